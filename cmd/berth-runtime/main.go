@@ -1,0 +1,130 @@
+// Command berth-runtime is berth's OCI runtime, with runc's command line:
+// containerd, Docker or Podman can use it as their runtime binary.
+//go:debug containermaxprocs=0
+//go:debug updatemaxprocs=0
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"berth/runtime/initproc"
+)
+
+func init() {
+	if len(os.Args) > 1 && os.Args[1] == "init" {
+		// The container's init sets credentials and capabilities on the
+		// thread that will execve; keep main on it.
+		runtime.GOMAXPROCS(1)
+		runtime.LockOSThread()
+	}
+}
+
+// globals are the flags every command shares.
+type globals struct {
+	root      string
+	logPath   string
+	logFormat string
+	debug     bool
+	log       *slog.Logger
+}
+
+// exitError carries an exit code (the container's) out of a command.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "init" {
+		initproc.Main()
+	}
+	g := &globals{}
+	root := newRootCommand(g)
+	err := root.Execute()
+	var ee exitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		os.Exit(ee.code)
+	default:
+		if g.log != nil {
+			g.log.Error(err.Error())
+		}
+		fmt.Fprintln(os.Stderr, "berth-runtime:", err)
+		os.Exit(1)
+	}
+}
+
+func newRootCommand(g *globals) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "berth-runtime",
+		Short:         "berth's OCI container runtime (runc-compatible command line)",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       version,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			return g.setupLog()
+		},
+	}
+	f := root.PersistentFlags()
+	f.StringVar(&g.root, "root", "/run/berth-runtime", "directory for the state of containers")
+	f.StringVar(&g.logPath, "log", "", "write log messages to this file (default stderr)")
+	f.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
+	f.BoolVar(&g.debug, "debug", false, "log debug messages")
+	// Flags other engines pass that change nothing here.
+	var systemdCgroup bool
+	var rootless string
+	f.BoolVar(&systemdCgroup, "systemd-cgroup", false, "not supported: cgroups are managed directly")
+	f.StringVar(&rootless, "rootless", "auto", "ignored: rootless mode follows the configuration")
+	_ = f.MarkHidden("rootless")
+	root.AddCommand(
+		newSpecCommand(g), newCreateCommand(g), newStartCommand(g), newRunCommand(g),
+		newStateCommand(g), newKillCommand(g), newDeleteCommand(g), newListCommand(g),
+		newPsCommand(g), newExecCommand(g),
+	)
+	return root
+}
+
+const version = "0.1.0\nspec: 1.2.0"
+
+func (g *globals) setupLog() error {
+	var w io.Writer = os.Stderr
+	if g.logPath != "" {
+		f, err := os.OpenFile(g.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND|os.O_SYNC, 0o644)
+		if err != nil {
+			return fmt.Errorf("--log %s: %w", g.logPath, err)
+		}
+		w = f
+	}
+	level := slog.LevelWarn
+	if g.debug {
+		level = slog.LevelDebug
+	}
+	// containerd reads runc's log with lower-case levels.
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+		if a.Key == slog.LevelKey && len(groups) == 0 {
+			a.Value = slog.StringValue(strings.ToLower(a.Value.String()))
+		}
+		return a
+	}}
+	switch g.logFormat {
+	case "text":
+		g.log = slog.New(slog.NewTextHandler(w, opts))
+	case "json":
+		g.log = slog.New(slog.NewJSONHandler(w, opts))
+	default:
+		return fmt.Errorf("--log-format: unknown format %q (text or json)", g.logFormat)
+	}
+	if g.logPath == "" {
+		// Errors already go to stderr once; don't log them twice there.
+		g.log = nil
+	}
+	return nil
+}

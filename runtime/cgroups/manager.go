@@ -1,0 +1,213 @@
+// Package cgroups places container processes in control groups on cgroup v1
+// (one hierarchy per controller) and cgroup v2 (the unified hierarchy), and
+// removes those groups again.
+package cgroups
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Mode says which cgroup layout a manager drives.
+type Mode string
+
+const (
+	// V1 drives one hierarchy per controller (and, on hybrid hosts, the
+	// unified hierarchy beside them).
+	V1 Mode = "v1"
+	// V2 drives the single unified hierarchy.
+	V2 Mode = "v2"
+)
+
+// Manager is the cgroup of one container. Its fields are saved with the
+// container's state so a later command can find the cgroup again.
+type Manager struct {
+	Mode Mode `json:"mode"`
+	// Paths maps a hierarchy name (controller list, "name=systemd",
+	// "unified", or "" for a pure v2 host) to the absolute cgroup directory.
+	Paths map[string]string `json:"paths"`
+}
+
+// unifiedMagic is CGROUP2_SUPER_MAGIC.
+const unifiedMagic = 0x63677270
+
+// HostMode reports whether the host mounts cgroup v2 alone at root.
+func HostMode(root string) (Mode, error) {
+	var st unix.Statfs_t
+	if err := unix.Statfs(root, &st); err != nil {
+		return "", fmt.Errorf("statfs %s: %w", root, err)
+	}
+	if st.Type == unifiedMagic {
+		return V2, nil
+	}
+	return V1, nil
+}
+
+// New resolves the cgroup at path for a container: an absolute path is taken
+// from each hierarchy's root; a relative one is placed under the cgroup of
+// the calling process, as runc does. Nothing is created until Apply.
+func New(path string) (*Manager, error) {
+	if path == "" {
+		return nil, errors.New("empty cgroup path")
+	}
+	if strings.Contains(path, "..") || strings.ContainsRune(path, 0) {
+		return nil, fmt.Errorf("cgroup path %q: must not contain \"..\"", path)
+	}
+	mode, err := HostMode("/sys/fs/cgroup")
+	if err != nil {
+		return nil, err
+	}
+	hs, err := hierarchies(mode)
+	if err != nil {
+		return nil, err
+	}
+	own, err := ownCgroups()
+	if err != nil {
+		return nil, err
+	}
+	m := &Manager{Mode: mode, Paths: map[string]string{}}
+	for _, h := range hs {
+		rel := path
+		if !filepath.IsAbs(path) {
+			base := own[h.name]
+			if strings.HasPrefix(base, h.root) {
+				base = strings.TrimPrefix(base, h.root)
+			}
+			rel = filepath.Join("/", base, path)
+		}
+		m.Paths[h.name] = filepath.Join(h.mountpoint, filepath.Clean("/"+rel))
+	}
+	return m, nil
+}
+
+// Apply creates the cgroup directories and moves pid into them.
+func (m *Manager) Apply(pid int) error {
+	for name, dir := range m.Paths {
+		if err := mkdirCgroup(dir); err != nil {
+			return fmt.Errorf("create cgroup %s: %w", dir, err)
+		}
+		if strings.Contains(name, "cpuset") {
+			if err := initCpuset(dir); err != nil {
+				return err
+			}
+		}
+		if err := writeFile(dir, "cgroup.procs", strconv.Itoa(pid)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Path returns the directory of one hierarchy ("" for the v2 root).
+func (m *Manager) Path(name string) string { return m.Paths[name] }
+
+// Procs returns the pids of every process in the cgroup.
+func (m *Manager) Procs() ([]int, error) {
+	dir := m.procsDir()
+	if dir == "" {
+		return nil, errors.New("no cgroup hierarchy")
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+	if err != nil {
+		return nil, fmt.Errorf("read cgroup processes: %w", err)
+	}
+	var pids []int
+	for _, f := range strings.Fields(string(b)) {
+		p, err := strconv.Atoi(f)
+		if err != nil {
+			return nil, fmt.Errorf("parse %s/cgroup.procs: %w", dir, err)
+		}
+		pids = append(pids, p)
+	}
+	return pids, nil
+}
+
+// procsDir picks the hierarchy whose cgroup.procs lists every process of the
+// container: all of them hold the same set, so any one does.
+func (m *Manager) procsDir() string {
+	for _, pref := range []string{"", "unified", "name=systemd", "pids", "devices", "freezer", "memory"} {
+		if d, ok := m.Paths[pref]; ok {
+			return d
+		}
+	}
+	for _, d := range m.Paths {
+		return d
+	}
+	return ""
+}
+
+// Destroy removes the cgroup directories. The processes in them must be gone;
+// an exited process may linger a moment, so EBUSY is retried briefly.
+func (m *Manager) Destroy() error {
+	var errs []error
+	for _, dir := range m.Paths {
+		if err := removeCgroup(dir); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func removeCgroup(dir string) error {
+	delay := time.Millisecond
+	for i := 0; ; i++ {
+		err := unix.Rmdir(dir)
+		if err == nil || errors.Is(err, unix.ENOENT) {
+			return nil
+		}
+		if !errors.Is(err, unix.EBUSY) || i >= 12 {
+			return fmt.Errorf("remove cgroup %s: %w", dir, err)
+		}
+		time.Sleep(delay)
+		delay *= 2
+	}
+}
+
+func mkdirCgroup(dir string) error {
+	return os.MkdirAll(dir, 0o755)
+}
+
+// initCpuset fills empty cpuset.cpus and cpuset.mems from the nearest parent,
+// since v1 refuses tasks in a cpuset without them.
+func initCpuset(dir string) error {
+	for _, file := range []string{"cpuset.cpus", "cpuset.mems"} {
+		if err := inheritCpuset(dir, file); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func inheritCpuset(dir, file string) error {
+	cur, err := os.ReadFile(filepath.Join(dir, file))
+	if err != nil {
+		return fmt.Errorf("read %s/%s: %w", dir, file, err)
+	}
+	if strings.TrimSpace(string(cur)) != "" {
+		return nil
+	}
+	parent := filepath.Dir(dir)
+	if err := inheritCpuset(parent, file); err != nil {
+		return err
+	}
+	val, err := os.ReadFile(filepath.Join(parent, file))
+	if err != nil {
+		return fmt.Errorf("read %s/%s: %w", parent, file, err)
+	}
+	return writeFile(dir, file, strings.TrimSpace(string(val)))
+}
+
+func writeFile(dir, file, val string) error {
+	p := filepath.Join(dir, file)
+	if err := os.WriteFile(p, []byte(val), 0); err != nil {
+		return fmt.Errorf("write %q to %s: %w", val, p, err)
+	}
+	return nil
+}

@@ -1,0 +1,55 @@
+package console
+
+import (
+	"io"
+	"os"
+	"os/signal"
+
+	"golang.org/x/sys/unix"
+	"golang.org/x/term"
+)
+
+// Proxy connects a terminal master to the caller's stdin and stdout, as a
+// foreground `run -t` or `exec -t` does without a console socket: the
+// caller's terminal goes raw and its size follows into the container. Done
+// is closed when the container side of the terminal is closed; Stop
+// restores the caller's terminal.
+type Proxy struct {
+	Done    <-chan struct{}
+	restore func()
+}
+
+// StartProxy begins copying. stdin may be any reader; raw mode and size
+// forwarding apply only when it is a terminal.
+func StartProxy(master, stdin, stdout *os.File) *Proxy {
+	p := &Proxy{restore: func() {}}
+	if term.IsTerminal(int(stdin.Fd())) {
+		if st, err := term.MakeRaw(int(stdin.Fd())); err == nil {
+			p.restore = func() { _ = term.Restore(int(stdin.Fd()), st) }
+		}
+		resize := func() {
+			if ws, err := unix.IoctlGetWinsize(int(stdin.Fd()), unix.TIOCGWINSZ); err == nil {
+				_ = unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, ws)
+			}
+		}
+		resize()
+		winch := make(chan os.Signal, 1)
+		signal.Notify(winch, unix.SIGWINCH)
+		go func() {
+			for range winch {
+				resize()
+			}
+		}()
+	}
+	go func() { _, _ = io.Copy(master, stdin) }()
+	done := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(stdout, master)
+		close(done)
+	}()
+	p.Done = done
+	return p
+}
+
+// Stop restores the caller's terminal.
+func (p *Proxy) Stop() { p.restore() }

@@ -1,0 +1,282 @@
+package container
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"berth/runtime/cgroups"
+	"berth/runtime/console"
+	"berth/runtime/initproc"
+	"berth/runtime/nsexec"
+	"berth/runtime/spec"
+)
+
+// CreateOptions are the inputs of Create.
+type CreateOptions struct {
+	Root, ID, Bundle string
+	// PidFile, when set, receives the init's pid.
+	PidFile string
+	// ConsoleSocket is the path of a unix socket to send the terminal to;
+	// Console is an already-connected socket used instead (foreground run).
+	ConsoleSocket string
+	Console       *os.File
+	NoPivot       bool
+	NoNewKeyring  bool
+	PreserveFDs   int
+	// Stdio of the container's process; nil entries mean the caller's.
+	Stdio [3]*os.File
+}
+
+// cloneFlags maps namespace types to their CLONE_NEW* flag and the name of
+// their file under /proc/<pid>/ns.
+var cloneFlags = map[specs.LinuxNamespaceType]struct {
+	flag uintptr
+	file string
+}{
+	specs.UserNamespace:    {unix.CLONE_NEWUSER, "user"},
+	specs.IPCNamespace:     {unix.CLONE_NEWIPC, "ipc"},
+	specs.UTSNamespace:     {unix.CLONE_NEWUTS, "uts"},
+	specs.NetworkNamespace: {unix.CLONE_NEWNET, "net"},
+	specs.PIDNamespace:     {unix.CLONE_NEWPID, "pid"},
+	specs.MountNamespace:   {unix.CLONE_NEWNS, "mnt"},
+	specs.CgroupNamespace:  {unix.CLONE_NEWCGROUP, "cgroup"},
+	specs.TimeNamespace:    {unix.CLONE_NEWTIME, "time"},
+}
+
+// Create sets up a container whose init waits for Start. On any error
+// nothing is left behind: no state directory, process or cgroup.
+func Create(o CreateOptions) (st *State, err error) {
+	if err := ValidateID(o.ID); err != nil {
+		return nil, err
+	}
+	bundle, err := filepath.Abs(o.Bundle)
+	if err != nil {
+		return nil, fmt.Errorf("bundle %s: %w", o.Bundle, err)
+	}
+	cfg, err := spec.Load(bundle)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Process == nil {
+		return nil, fmt.Errorf("%s: process: required to create a container", filepath.Join(bundle, spec.ConfigName))
+	}
+	if cfg.Process.Terminal && o.ConsoleSocket == "" && o.Console == nil {
+		return nil, errors.New("process.terminal is set: --console-socket is required")
+	}
+	if !cfg.Process.Terminal && (o.ConsoleSocket != "" || o.Console != nil) {
+		return nil, errors.New("--console-socket given but process.terminal is false")
+	}
+	boot, err := bootstrapFor(cfg)
+	if err != nil {
+		return nil, err
+	}
+	cgPath := "/berth/" + o.ID
+	if cfg.Linux.CgroupsPath != "" {
+		cgPath = cfg.Linux.CgroupsPath
+	}
+	cg, err := cgroups.New(cgPath)
+	if err != nil {
+		return nil, fmt.Errorf("linux.cgroupsPath: %w", err)
+	}
+	if err := os.MkdirAll(o.Root, 0o700); err != nil {
+		return nil, fmt.Errorf("state root %s: %w", o.Root, err)
+	}
+	dir := stateDir(o.Root, o.ID)
+	if err := os.Mkdir(dir, 0o711); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("container %q: %w", o.ID, ErrExist)
+		}
+		return nil, fmt.Errorf("create state directory: %w", err)
+	}
+	unlock, err := lockDir(dir)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	defer unlock()
+	var sp *started
+	defer func() {
+		if err == nil {
+			return
+		}
+		if sp != nil {
+			sp.kill()
+		}
+		_ = cg.Destroy()
+		os.RemoveAll(dir)
+	}()
+
+	fifoPath := filepath.Join(dir, fifoName)
+	if err := unix.Mkfifo(fifoPath, 0o622); err != nil {
+		return nil, fmt.Errorf("create exec fifo: %w", err)
+	}
+	fifo, err := os.OpenFile(fifoPath, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open exec fifo: %w", err)
+	}
+	defer fifo.Close()
+	consoleSock := o.Console
+	if o.ConsoleSocket != "" {
+		c, err := console.Dial(o.ConsoleSocket)
+		if err != nil {
+			return nil, err
+		}
+		defer c.Close()
+		consoleSock = c
+	}
+
+	// The runtime adopts the container's init if the constructor forks, so
+	// a failed setup can be reaped here.
+	_ = unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+	s := &spawn{
+		cfg: initproc.Config{
+			Mode: initproc.ModeCreate, ID: o.ID, Spec: cfg, Process: cfg.Process,
+			Rootfs: cfg.Root.Path, Bundle: bundle, NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring,
+			UserNS:      hasNewNS(cfg, specs.UserNamespace),
+			CgroupNS:    hasNewNS(cfg, specs.CgroupNamespace),
+			NewNet:      hasNewNS(cfg, specs.NetworkNamespace),
+			CgroupPaths: cg.Paths,
+		},
+		boot:     boot,
+		dir:      bundle,
+		cgroup:   cg,
+		linux:    cfg.Linux,
+		fifo:     fifo,
+		console:  consoleSock,
+		preserve: o.PreserveFDs,
+		stdio:    stdio(o.Stdio),
+	}
+	sp, err = s.start()
+	if err != nil {
+		return nil, err
+	}
+	msg, err := sp.readReply()
+	if err != nil {
+		if handshakeEOF(err) {
+			err = errors.New("container init exited during setup")
+		}
+		return nil, fmt.Errorf("create container %s: %w", o.ID, err)
+	}
+	if msg.Type != "ready" {
+		return nil, fmt.Errorf("create container %s: unexpected message %q from init", o.ID, msg.Type)
+	}
+	sp.sock.Close()
+	ps, err := readStat(sp.pid)
+	if err != nil {
+		return nil, fmt.Errorf("read init process: %w", err)
+	}
+	st = &State{
+		ID: o.ID, Bundle: bundle, Rootfs: cfg.Root.Path, Pid: sp.pid, PidStart: ps.startTime,
+		Created: time.Now().UTC(), Owner: owner(), Config: cfg, Cgroup: cg, NoPivot: o.NoPivot,
+		Annotations: cfg.Annotations, dir: dir,
+	}
+	if err := st.save(); err != nil {
+		return nil, err
+	}
+	if o.PidFile != "" {
+		if err := writePidFile(o.PidFile, sp.pid); err != nil {
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+// bootstrapFor turns the namespaces of cfg into what nsexec does.
+func bootstrapFor(cfg *specs.Spec) (nsexec.Bootstrap, error) {
+	var b nsexec.Bootstrap
+	byType := map[specs.LinuxNamespaceType]specs.LinuxNamespace{}
+	for _, n := range cfg.Linux.Namespaces {
+		byType[n.Type] = n
+	}
+	for _, t := range spec.NamespaceOrder() {
+		n, ok := byType[t]
+		if !ok {
+			continue
+		}
+		if n.Path == "" {
+			b.Unshare |= cloneFlags[t].flag
+			continue
+		}
+		if err := checkNamespaceFile(n.Path, cloneFlags[t].flag); err != nil {
+			return b, fmt.Errorf("linux.namespaces %s path: %w", t, err)
+		}
+		b.Join = append(b.Join, n.Path)
+		if t == specs.PIDNamespace || t == specs.TimeNamespace {
+			b.Fork = true
+		}
+		if t == specs.UserNamespace {
+			b.BecomeRoot = true
+		}
+	}
+	if len(cfg.Linux.TimeOffsets) > 0 {
+		var s string
+		for _, clock := range []string{"monotonic", "boottime"} {
+			if off, ok := cfg.Linux.TimeOffsets[clock]; ok {
+				s += fmt.Sprintf("%s %d %d\n", clock, off.Secs, off.Nanosecs)
+			}
+		}
+		b.TimeOffsets = s
+	}
+	return b, nil
+}
+
+// checkNamespaceFile makes sure path is a namespace of the expected kind,
+// so a typo or a plain file gives a clear error before anything starts.
+func checkNamespaceFile(path string, flag uintptr) error {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	t, err := unix.IoctlRetInt(fd, unix.NS_GET_NSTYPE)
+	if err != nil {
+		return fmt.Errorf("%s is not a namespace file: %w", path, err)
+	}
+	if uintptr(t) != flag {
+		return fmt.Errorf("%s is a namespace of another type", path)
+	}
+	return nil
+}
+
+func hasNewNS(cfg *specs.Spec, t specs.LinuxNamespaceType) bool {
+	for _, n := range cfg.Linux.Namespaces {
+		if n.Type == t && n.Path == "" {
+			return true
+		}
+	}
+	return false
+}
+
+func stdio(in [3]*os.File) [3]*os.File {
+	def := [3]*os.File{os.Stdin, os.Stdout, os.Stderr}
+	for i := range in {
+		if in[i] != nil {
+			def[i] = in[i]
+		}
+	}
+	return def
+}
+
+func owner() string {
+	u, err := user.LookupId(strconv.Itoa(os.Geteuid()))
+	if err != nil {
+		return strconv.Itoa(os.Geteuid())
+	}
+	return u.Username
+}
+
+func writePidFile(path string, pid int) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return fmt.Errorf("pid file %s: %w", path, err)
+	}
+	return writeFileAtomic(abs, []byte(strconv.Itoa(pid)), 0o644)
+}

@@ -1,0 +1,178 @@
+package container
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"berth/runtime/cgroups"
+	"berth/runtime/initproc"
+	"berth/runtime/nsexec"
+	"berth/runtime/selfexe"
+)
+
+// spawn starts `berth-runtime init` from a sealed copy of the runtime's
+// binary and takes it through the nsexec bootstrap.
+type spawn struct {
+	cfg     initproc.Config
+	boot    nsexec.Bootstrap
+	dir     string
+	cgroup  *cgroups.Manager
+	linux   *specs.Linux // id mappings for a new user namespace
+	fifo    *os.File
+	console *os.File
+	// preserve counts the caller's descriptors from 3 up passed through.
+	preserve int
+	stdio    [3]*os.File
+}
+
+// started is an init process after the bootstrap.
+type started struct {
+	// pid continues into Go (the container's init, or the exec'd process).
+	pid int
+	// cmd is the process we started; it has already been reaped when the
+	// constructor forked.
+	cmd  *exec.Cmd
+	sock *os.File
+}
+
+func (sp *spawn) start() (*started, error) {
+	exe, err := selfexe.Clone()
+	if err != nil {
+		return nil, err
+	}
+	defer exe.Close()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("init socketpair: %w", err)
+	}
+	parent := os.NewFile(uintptr(fds[0]), "init socket")
+	child := os.NewFile(uintptr(fds[1]), "init socket (child)")
+	defer child.Close()
+
+	var extra []*os.File
+	for i := 0; i < sp.preserve; i++ {
+		extra = append(extra, os.NewFile(uintptr(3+i), "preserved fd "+strconv.Itoa(3+i)))
+	}
+	next := func(f *os.File) int {
+		extra = append(extra, f)
+		return 2 + len(extra)
+	}
+	sockFD := next(child)
+	if sp.fifo != nil {
+		sp.cfg.FifoFD = next(sp.fifo)
+	}
+	if sp.console != nil {
+		sp.cfg.ConsoleFD = next(sp.console)
+	}
+	sp.cfg.PreserveFDs = sp.preserve
+	cmd := &exec.Cmd{
+		Path:       "/proc/self/fd/" + strconv.Itoa(int(exe.Fd())),
+		Args:       []string{"berth-runtime", "init"},
+		Env:        []string{nsexec.EnvInitPipe + "=" + strconv.Itoa(sockFD)},
+		Dir:        sp.dir,
+		Stdin:      sp.stdio[0],
+		Stdout:     sp.stdio[1],
+		Stderr:     sp.stdio[2],
+		ExtraFiles: extra,
+	}
+	if err := cmd.Start(); err != nil {
+		parent.Close()
+		return nil, fmt.Errorf("start init: %w", err)
+	}
+	st := &started{cmd: cmd, sock: parent}
+	fail := func(err error) (*started, error) {
+		st.kill()
+		return nil, err
+	}
+	// The cgroup is joined before the constructor unshares the cgroup
+	// namespace, so the namespace is rooted at the container's cgroup.
+	if sp.cgroup != nil {
+		if err := sp.cgroup.Apply(cmd.Process.Pid); err != nil {
+			return fail(err)
+		}
+	}
+	pid, err := nsexec.Handshake(parent, sp.boot, cmd.Process.Pid, sp.writeIDMaps)
+	if err != nil {
+		return fail(fmt.Errorf("enter namespaces: %w", err))
+	}
+	st.pid = pid
+	if pid != cmd.Process.Pid {
+		if err := cmd.Wait(); err != nil {
+			return fail(fmt.Errorf("namespace setup process: %w", err))
+		}
+	}
+	if p := sp.cfg.Process; p != nil && p.OOMScoreAdj != nil {
+		path := "/proc/" + strconv.Itoa(pid) + "/oom_score_adj"
+		if err := os.WriteFile(path, []byte(strconv.Itoa(*p.OOMScoreAdj)), 0); err != nil {
+			return fail(fmt.Errorf("process.oomScoreAdj: %w", err))
+		}
+	}
+	if err := json.NewEncoder(parent).Encode(&sp.cfg); err != nil {
+		return fail(fmt.Errorf("send init config: %w", err))
+	}
+	return st, nil
+}
+
+// writeIDMaps writes the uid and gid mappings of a new user namespace.
+func (sp *spawn) writeIDMaps(pid int) error {
+	if sp.linux == nil {
+		return errors.New("no id mappings")
+	}
+	write := func(file string, maps []specs.LinuxIDMapping) error {
+		var b strings.Builder
+		for _, m := range maps {
+			fmt.Fprintf(&b, "%d %d %d\n", m.ContainerID, m.HostID, m.Size)
+		}
+		path := "/proc/" + strconv.Itoa(pid) + "/" + file
+		if err := os.WriteFile(path, []byte(b.String()), 0); err != nil {
+			return fmt.Errorf("write %s: %w", file, err)
+		}
+		return nil
+	}
+	if err := write("uid_map", sp.linux.UIDMappings); err != nil {
+		return fmt.Errorf("linux.uidMappings: %w", err)
+	}
+	if err := write("gid_map", sp.linux.GIDMappings); err != nil {
+		return fmt.Errorf("linux.gidMappings: %w", err)
+	}
+	return nil
+}
+
+// readReply returns init's answer; io.EOF means init closed the socket by
+// executing the process.
+func (st *started) readReply() (initproc.Message, error) {
+	var m initproc.Message
+	err := json.NewDecoder(st.sock).Decode(&m)
+	if err != nil {
+		return m, err
+	}
+	if m.Type == "error" {
+		return m, errors.New(m.Error)
+	}
+	return m, nil
+}
+
+// kill ends a half-started init and waits for it.
+func (st *started) kill() {
+	if st.pid != 0 && st.pid != st.cmd.Process.Pid {
+		_ = unix.Kill(st.pid, unix.SIGKILL)
+		waitGone(st.pid)
+		var ws unix.WaitStatus
+		_, _ = unix.Wait4(st.pid, &ws, unix.WNOHANG, nil)
+	}
+	_ = st.cmd.Process.Kill()
+	_ = st.cmd.Wait()
+	st.sock.Close()
+}
+
+// handshakeEOF reports whether err is the init socket closing.
+func handshakeEOF(err error) bool { return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) }

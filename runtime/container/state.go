@@ -1,0 +1,161 @@
+package container
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"berth/runtime/cgroups"
+)
+
+// Sentinel errors callers can test with errors.Is.
+var (
+	ErrNotExist   = errors.New("container does not exist")
+	ErrExist      = errors.New("container already exists")
+	ErrNotRunning = errors.New("container is not running")
+	ErrRunning    = errors.New("container is running")
+	ErrNotCreated = errors.New("container is not in created state")
+)
+
+const (
+	stateFile = "state.json"
+	fifoName  = "exec.fifo"
+)
+
+// State is what the runtime records about a container.
+type State struct {
+	ID     string `json:"id"`
+	Bundle string `json:"bundle"`
+	Rootfs string `json:"rootfs"`
+	// Pid is the container's init on the host (0 while creating).
+	Pid int `json:"pid"`
+	// PidStart is the init's start time in clock ticks, so a reused pid is
+	// never mistaken for the container.
+	PidStart uint64            `json:"pidStart"`
+	Created  time.Time         `json:"created"`
+	Owner    string            `json:"owner"`
+	Config   *specs.Spec       `json:"config"`
+	Cgroup   *cgroups.Manager  `json:"cgroup,omitempty"`
+	NoPivot  bool              `json:"noPivot,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+
+	dir string
+}
+
+// Dir is the container's state directory.
+func (s *State) Dir() string { return s.dir }
+
+func stateDir(root, id string) string { return filepath.Join(root, id) }
+
+// Load reads the state of container id under root.
+func Load(root, id string) (*State, error) {
+	if err := ValidateID(id); err != nil {
+		return nil, err
+	}
+	dir := stateDir(root, id)
+	b, err := os.ReadFile(filepath.Join(dir, stateFile))
+	if errors.Is(err, os.ErrNotExist) {
+		if _, serr := os.Stat(dir); serr == nil {
+			// A create that died before its first write: creating.
+			return &State{ID: id, dir: dir}, nil
+		}
+		return nil, fmt.Errorf("container %q: %w", id, ErrNotExist)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read state of %q: %w", id, err)
+	}
+	var s State
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("parse state of %q: %w", id, err)
+	}
+	s.dir = dir
+	return &s, nil
+}
+
+// save writes the state atomically.
+func (s *State) save() error {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return fmt.Errorf("encode state: %w", err)
+	}
+	return writeFileAtomic(filepath.Join(s.dir, stateFile), b, 0o600)
+}
+
+// writeFileAtomic replaces path with data: temp file, fsync, rename.
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// lock takes an exclusive lock on the container's state directory, so
+// concurrent commands on one container are serialised.
+func lockDir(dir string) (func(), error) {
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return nil, ErrNotExist
+		}
+		return nil, fmt.Errorf("open %s: %w", dir, err)
+	}
+	if err := unix.Flock(fd, unix.LOCK_EX); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("lock %s: %w", dir, err)
+	}
+	return func() { unix.Close(fd) }, nil
+}
+
+// OCIState is the state JSON of the runtime spec, with runc's extra fields.
+type OCIState struct {
+	specs.State
+	Rootfs  string    `json:"rootfs"`
+	Created time.Time `json:"created"`
+	Owner   string    `json:"owner"`
+}
+
+// OCI returns the state as `berth-runtime state` prints it.
+func (s *State) OCI() OCIState {
+	st := OCIState{
+		State: specs.State{
+			Version:     specs.Version,
+			ID:          s.ID,
+			Status:      s.Status(),
+			Bundle:      s.Bundle,
+			Annotations: s.Annotations,
+		},
+		Rootfs:  s.Rootfs,
+		Created: s.Created,
+		Owner:   s.Owner,
+	}
+	if st.Status != specs.StateStopped {
+		st.Pid = s.Pid
+	}
+	return st
+}

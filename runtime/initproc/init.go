@@ -1,0 +1,168 @@
+package initproc
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strconv"
+
+	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
+	"golang.org/x/sys/unix"
+
+	"berth/runtime/console"
+	"berth/runtime/nsexec"
+	"berth/runtime/rootfs"
+)
+
+// Main is the entry of `berth-runtime init`. It never returns: it either
+// executes the user's program or exits with status 1 after reporting the
+// error to the runtime. The caller has locked the main goroutine to its
+// thread, since credentials and capabilities are set per thread and
+// execve keeps the caller's.
+func Main() {
+	sock, err := initSocket()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "berth-runtime init:", err)
+		os.Exit(1)
+	}
+	if err := run(sock); err != nil {
+		_ = json.NewEncoder(sock).Encode(Message{Type: "error", Error: err.Error()})
+		os.Exit(1)
+	}
+	os.Exit(1) // run only returns on error
+}
+
+func initSocket() (*os.File, error) {
+	fd, err := strconv.Atoi(os.Getenv(nsexec.EnvInitPipe))
+	if err != nil || fd < 3 {
+		return nil, fmt.Errorf("not started by berth-runtime (%s unset)", nsexec.EnvInitPipe)
+	}
+	os.Unsetenv(nsexec.EnvInitPipe)
+	unix.CloseOnExec(fd)
+	return os.NewFile(uintptr(fd), "init socket"), nil
+}
+
+func run(sock *os.File) error {
+	var cfg Config
+	if err := json.NewDecoder(sock).Decode(&cfg); err != nil {
+		return fmt.Errorf("read init config: %w", err)
+	}
+	if cfg.Process == nil {
+		return fmt.Errorf("init config without a process")
+	}
+	switch cfg.Mode {
+	case ModeCreate:
+		return create(sock, &cfg)
+	case ModeExec:
+		return execIn(sock, &cfg)
+	}
+	return fmt.Errorf("unknown init mode %q", cfg.Mode)
+}
+
+// create sets up a new container, reports ready, waits on the exec fifo
+// for start, and runs the process.
+func create(sock *os.File, cfg *Config) error {
+	s := cfg.Spec
+	if s == nil {
+		return fmt.Errorf("create without a spec")
+	}
+	if cfg.NewNet {
+		if err := loopbackUp(); err != nil {
+			return err
+		}
+	}
+	var pty *os.File
+	rc := rootfs.Config{
+		Spec: s, Rootfs: cfg.Rootfs, Bundle: cfg.Bundle, NoPivot: cfg.NoPivot,
+		UserNS: cfg.UserNS, CgroupNS: cfg.CgroupNS, CgroupPaths: cfg.CgroupPaths,
+	}
+	if cfg.Process.Terminal {
+		rc.Console = func(root *os.File) (*os.File, error) {
+			slave, err := openTerminal(root, cfg)
+			pty = slave
+			return slave, err
+		}
+	}
+	if err := rootfs.Setup(rc); err != nil {
+		return err
+	}
+	if err := writeSysctls(s.Linux.Sysctl); err != nil {
+		return err
+	}
+	if s.Hostname != "" {
+		if err := unix.Sethostname([]byte(s.Hostname)); err != nil {
+			return fmt.Errorf("set hostname: %w", err)
+		}
+	}
+	if s.Domainname != "" {
+		if err := unix.Setdomainname([]byte(s.Domainname)); err != nil {
+			return fmt.Errorf("set domainname: %w", err)
+		}
+	}
+	p, err := prepare(cfg, pty)
+	if err != nil {
+		return err
+	}
+	fifo := os.NewFile(uintptr(cfg.FifoFD), "exec fifo")
+	if err := json.NewEncoder(sock).Encode(Message{Type: "ready"}); err != nil {
+		return fmt.Errorf("report ready: %w", err)
+	}
+	// Block until `start` opens the fifo for reading.
+	w, err := pathrs.Reopen(fifo, unix.O_WRONLY|unix.O_CLOEXEC)
+	if err != nil {
+		return fmt.Errorf("open exec fifo: %w", err)
+	}
+	if _, err := w.Write([]byte{0}); err != nil {
+		return fmt.Errorf("write exec fifo: %w", err)
+	}
+	return p.exec()
+}
+
+// execIn runs a process in a running container; nsexec has already joined
+// its namespaces. The runtime learns of success when the init socket
+// closes on execve.
+func execIn(sock *os.File, cfg *Config) error {
+	var pty *os.File
+	if cfg.Process.Terminal {
+		root, err := os.OpenFile("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("open /: %w", err)
+		}
+		pty, err = openTerminal(root, cfg)
+		root.Close()
+		if err != nil {
+			return err
+		}
+	}
+	p, err := prepare(cfg, pty)
+	if err != nil {
+		return err
+	}
+	return p.exec()
+}
+
+// openTerminal creates the process's pty and sends its master over the
+// console socket.
+func openTerminal(root *os.File, cfg *Config) (*os.File, error) {
+	if cfg.ConsoleFD == 0 {
+		return nil, fmt.Errorf("process.terminal is set but no console socket was given")
+	}
+	sock := os.NewFile(uintptr(cfg.ConsoleFD), "console socket")
+	defer sock.Close()
+	master, slave, err := console.OpenPTY(root)
+	if err != nil {
+		return nil, err
+	}
+	defer master.Close()
+	if cs := cfg.Process.ConsoleSize; cs != nil {
+		if err := console.SetSize(master, cs.Height, cs.Width); err != nil {
+			slave.Close()
+			return nil, err
+		}
+	}
+	if err := console.SendFD(sock, master); err != nil {
+		slave.Close()
+		return nil, err
+	}
+	return slave, nil
+}

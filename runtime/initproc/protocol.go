@@ -1,0 +1,52 @@
+// Package initproc is the container side of berth-runtime: the code that
+// runs as the container's init (or an exec'd process) after nsexec has
+// placed it in its namespaces, up to execve of the user's program. It also
+// defines the messages the runtime and init exchange.
+package initproc
+
+import (
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// Mode says what the init process does.
+type Mode string
+
+const (
+	// ModeCreate sets up a new container and waits for start.
+	ModeCreate Mode = "create"
+	// ModeExec runs another process in a running container.
+	ModeExec Mode = "exec"
+)
+
+// Config is sent by the runtime to init over the init socket.
+type Config struct {
+	Mode Mode `json:"mode"`
+	ID   string `json:"id"`
+	// Spec is the container's configuration (create only).
+	Spec *specs.Spec `json:"spec,omitempty"`
+	// Process is the process to start.
+	Process *specs.Process `json:"process"`
+	Rootfs  string         `json:"rootfs,omitempty"`
+	Bundle  string         `json:"bundle,omitempty"`
+	NoPivot bool           `json:"noPivot,omitempty"`
+	// NoNewKeyring keeps the caller's session keyring.
+	NoNewKeyring bool `json:"noNewKeyring,omitempty"`
+	UserNS       bool `json:"userNS,omitempty"`
+	CgroupNS     bool `json:"cgroupNS,omitempty"`
+	// NewNet brings up loopback in a new network namespace.
+	NewNet      bool              `json:"newNet,omitempty"`
+	CgroupPaths map[string]string `json:"cgroupPaths,omitempty"`
+	// FifoFD is the O_PATH descriptor of the exec fifo (create only).
+	FifoFD int `json:"fifoFD,omitempty"`
+	// ConsoleFD is the connected console socket, or 0.
+	ConsoleFD int `json:"consoleFD,omitempty"`
+	// PreserveFDs counts descriptors from 3 up passed to the process.
+	PreserveFDs int `json:"preserveFDs,omitempty"`
+}
+
+// Message is what init answers.
+type Message struct {
+	// Type is "ready" (create: set up, waiting for start) or "error".
+	Type  string `json:"type"`
+	Error string `json:"error,omitempty"`
+}

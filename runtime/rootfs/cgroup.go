@@ -1,0 +1,61 @@
+package rootfs
+
+import (
+	"fmt"
+	"path/filepath"
+	"sort"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"berth/runtime/spec"
+)
+
+// mountCgroup gives the container a view of its own cgroup at dest: on a v2
+// host with a cgroup namespace a fresh cgroup2 mount (rooted at the
+// container's cgroup by the namespace); otherwise the container's cgroup
+// directories bound from the host, under a tmpfs on v1 as runc lays it out.
+func (s *setup) mountCgroup(dest string, o spec.MountOptions) error {
+	paths := s.cfg.CgroupPaths
+	if p, ok := paths[""]; ok || len(paths) == 0 {
+		if s.cfg.CgroupNS || len(paths) == 0 {
+			m := specs.Mount{Source: "cgroup", Type: "cgroup2", Destination: dest}
+			return s.mountFS(m, dest, o)
+		}
+		return s.mountBind(specs.Mount{Source: p, Destination: dest}, dest, o)
+	}
+	tmpfsOpts := o
+	tmpfsOpts.Flags &^= unix.MS_RDONLY
+	tmpfsOpts.Data = "mode=755"
+	tmpfsOpts.Propagation = nil
+	if err := s.mountFS(specs.Mount{Source: "tmpfs", Type: "tmpfs", Destination: dest}, dest, tmpfsOpts); err != nil {
+		return err
+	}
+	names := make([]string, 0, len(paths))
+	for n := range paths {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	bindOpts := o
+	bindOpts.Flags |= unix.MS_BIND
+	bindOpts.Flags &^= unix.MS_REC
+	for _, n := range names {
+		sub := n
+		if len(sub) > 5 && sub[:5] == "name=" {
+			sub = sub[5:]
+		}
+		d := filepath.Join(dest, sub)
+		if err := s.mountBind(specs.Mount{Source: paths[n], Destination: d}, d, bindOpts); err != nil {
+			return fmt.Errorf("cgroup hierarchy %s: %w", n, err)
+		}
+	}
+	if o.Flags&unix.MS_RDONLY != 0 {
+		mnt, err := openInRoot(s.root, dest)
+		if err != nil {
+			return err
+		}
+		defer mnt.Close()
+		return remountBind(mnt, unix.MS_RDONLY, 0)
+	}
+	return nil
+}

@@ -1,0 +1,48 @@
+package rootfs
+
+import (
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// lockedFlags returns the flags of the mount holding f that a bind remount
+// must keep: in a user namespace the kernel refuses to drop them.
+func lockedFlags(f *os.File) (uintptr, error) {
+	var st unix.Statfs_t
+	if err := unix.Fstatfs(int(f.Fd()), &st); err != nil {
+		return 0, fmt.Errorf("statfs %s: %w", f.Name(), err)
+	}
+	var flags uintptr
+	for _, m := range []struct {
+		st int64
+		ms uintptr
+	}{
+		{unix.ST_NOSUID, unix.MS_NOSUID},
+		{unix.ST_NODEV, unix.MS_NODEV},
+		{unix.ST_NOEXEC, unix.MS_NOEXEC},
+		{unix.ST_NOATIME, unix.MS_NOATIME},
+		{unix.ST_NODIRATIME, unix.MS_NODIRATIME},
+		{unix.ST_RELATIME, unix.MS_RELATIME},
+		{unix.ST_RDONLY, unix.MS_RDONLY},
+	} {
+		if st.Flags&m.st != 0 {
+			flags |= m.ms
+		}
+	}
+	return flags, nil
+}
+
+// remountBind changes the flags of the bind mount whose root is f.
+func remountBind(f *os.File, set, clear uintptr) error {
+	cur, err := lockedFlags(f)
+	if err != nil {
+		return err
+	}
+	flags := (cur &^ clear) | set | unix.MS_BIND | unix.MS_REMOUNT
+	if err := unix.Mount("", fdPath(f), "", flags, ""); err != nil {
+		return fmt.Errorf("remount %s with flags %#x: %w", f.Name(), flags, err)
+	}
+	return nil
+}

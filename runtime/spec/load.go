@@ -1,0 +1,102 @@
+// Package spec loads, validates and generates OCI runtime configurations
+// (config.json).
+package spec
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// ConfigName is the name of the configuration file in a bundle.
+const ConfigName = "config.json"
+
+// maxConfigSize bounds config.json so a hostile bundle cannot exhaust memory.
+const maxConfigSize = 16 << 20
+
+// Load reads, parses and validates bundle/config.json. The rootfs path is
+// made absolute (relative to the bundle) and checked to be a directory.
+func Load(bundle string) (*specs.Spec, error) {
+	path := filepath.Join(bundle, ConfigName)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	defer f.Close()
+	data, err := readLimited(f)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	s, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if !filepath.IsAbs(s.Root.Path) {
+		s.Root.Path = filepath.Join(bundle, s.Root.Path)
+	}
+	fi, err := os.Stat(s.Root.Path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: root.path: %w", path, err)
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("%s: root.path: %s is not a directory", path, s.Root.Path)
+	}
+	return s, nil
+}
+
+func readLimited(f *os.File) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(f, maxConfigSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxConfigSize {
+		return nil, fmt.Errorf("larger than %d bytes", maxConfigSize)
+	}
+	return data, nil
+}
+
+// Parse decodes a config.json document and validates it. Errors name the
+// offending JSON field.
+func Parse(data []byte) (*specs.Spec, error) {
+	var s specs.Spec
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, describeJSONError(data, err)
+	}
+	if err := Validate(&s); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// describeJSONError turns a decoding error into one that names the field or
+// the line where the document is broken.
+func describeJSONError(data []byte, err error) error {
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) {
+		line, col := position(data, syn.Offset)
+		return fmt.Errorf("invalid JSON at line %d, column %d: %w", line, col, err)
+	}
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &typ) {
+		return fmt.Errorf("%s: cannot use JSON %s as %s", typ.Field, typ.Value, typ.Type)
+	}
+	return fmt.Errorf("invalid JSON: %w", err)
+}
+
+func position(data []byte, off int64) (line, col int) {
+	line, col = 1, 1
+	for i := int64(0); i < off && i < int64(len(data)); i++ {
+		if data[i] == '\n' {
+			line++
+			col = 1
+		} else {
+			col++
+		}
+	}
+	return line, col
+}

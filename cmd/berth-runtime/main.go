@@ -1,5 +1,6 @@
 // Command berth-runtime is berth's OCI runtime, with runc's command line:
 // containerd, Docker or Podman can use it as their runtime binary.
+//
 //go:debug containermaxprocs=0
 //go:debug updatemaxprocs=0
 package main

@@ -87,10 +87,10 @@ func New(path string) (*Manager, error) {
 	return m, nil
 }
 
-// Apply creates the cgroup directories and moves pid into them.
-func (m *Manager) Apply(pid int) error {
+// Create makes the cgroup directories.
+func (m *Manager) Create() error {
 	for name, dir := range m.Paths {
-		if err := mkdirCgroup(dir); err != nil {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("create cgroup %s: %w", dir, err)
 		}
 		if strings.Contains(name, "cpuset") {
@@ -98,6 +98,13 @@ func (m *Manager) Apply(pid int) error {
 				return err
 			}
 		}
+	}
+	return nil
+}
+
+// Add moves pid into the cgroup, which Create has made.
+func (m *Manager) Add(pid int) error {
+	for _, dir := range m.Paths {
 		if err := writeFile(dir, "cgroup.procs", strconv.Itoa(pid)); err != nil {
 			return err
 		}
@@ -168,10 +175,6 @@ func removeCgroup(dir string) error {
 		time.Sleep(delay)
 		delay *= 2
 	}
-}
-
-func mkdirCgroup(dir string) error {
-	return os.MkdirAll(dir, 0o755)
 }
 
 // initCpuset fills empty cpuset.cpus and cpuset.mems from the nearest parent,

@@ -6,8 +6,9 @@ import (
 	"fmt"
 	"os"
 
-	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"golang.org/x/sys/unix"
+
+	"berth/runtime/inroot"
 )
 
 const devptsMagic = 0x1cd1
@@ -17,12 +18,7 @@ const devptsMagic = 0x1cd1
 // opened from the master (TIOCGPTPEER), never by a path the image could
 // swap for a symlink.
 func OpenPTY(root *os.File) (master, slave *os.File, err error) {
-	h, err := pathrs.OpenatInRoot(root, "dev/pts/ptmx")
-	if err != nil {
-		return nil, nil, fmt.Errorf("open /dev/pts/ptmx: %w", err)
-	}
-	defer h.Close()
-	master, err = pathrs.Reopen(h, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC)
+	master, err = inroot.Open(root, "/dev/pts/ptmx", unix.O_RDWR|unix.O_NOCTTY)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open /dev/pts/ptmx: %w", err)
 	}

@@ -133,6 +133,9 @@ func Create(o CreateOptions) (st *State, err error) {
 		consoleSock = c
 	}
 
+	if err := cg.Create(); err != nil {
+		return nil, err
+	}
 	// The runtime adopts the container's init if the constructor forks, so
 	// a failed setup can be reaped here.
 	_ = unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
@@ -165,7 +168,7 @@ func Create(o CreateOptions) (st *State, err error) {
 		}
 		return nil, fmt.Errorf("create container %s: %w", o.ID, err)
 	}
-	if msg.Type != "ready" {
+	if msg.Type != initproc.MsgReady {
 		return nil, fmt.Errorf("create container %s: unexpected message %q from init", o.ID, msg.Type)
 	}
 	sp.sock.Close()
@@ -202,7 +205,11 @@ func bootstrapFor(cfg *specs.Spec) (nsexec.Bootstrap, error) {
 			continue
 		}
 		if n.Path == "" {
-			b.Unshare |= cloneFlags[t].flag
+			// A new cgroup namespace is made by init itself once it is in
+			// the container's cgroup.
+			if t != specs.CgroupNamespace {
+				b.Unshare |= cloneFlags[t].flag
+			}
 			continue
 		}
 		if err := checkNamespaceFile(n.Path, cloneFlags[t].flag); err != nil {

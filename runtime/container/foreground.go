@@ -18,41 +18,37 @@ func ExitStatus(ws unix.WaitStatus) int {
 
 // forwardAndWait relays the signals the runtime receives to pid and reaps
 // children until pid exits, returning its exit code. The runtime must be
-// pid's parent or its child subreaper.
+// pid's parent or its child subreaper. It blocks in wait4 rather than
+// waiting for SIGCHLD, which Go delivers milliseconds late.
 func forwardAndWait(pid int) int {
 	sigs := make(chan os.Signal, 64)
 	signal.Notify(sigs)
 	defer signal.Stop(sigs)
-	for {
-		if code, done := reap(pid); done {
-			return code
+	go func() {
+		for s := range sigs {
+			sig, ok := s.(unix.Signal)
+			if !ok {
+				continue
+			}
+			switch sig {
+			case unix.SIGCHLD, unix.SIGWINCH, unix.SIGURG, unix.SIGPIPE:
+				continue
+			}
+			_ = unix.Kill(pid, sig)
 		}
-		s := <-sigs
-		sig, ok := s.(unix.Signal)
-		if !ok {
-			continue
-		}
-		switch sig {
-		case unix.SIGCHLD, unix.SIGWINCH, unix.SIGURG, unix.SIGPIPE:
-			continue
-		}
-		_ = unix.Kill(pid, sig)
-	}
-}
-
-// reap collects exited children without blocking and reports pid's exit.
-func reap(pid int) (int, bool) {
+	}()
 	for {
 		var ws unix.WaitStatus
-		wpid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+		wpid, err := unix.Wait4(-1, &ws, 0, nil)
 		if err == unix.EINTR {
 			continue
 		}
-		if err != nil || wpid <= 0 {
-			return 0, false
+		if err != nil {
+			// No children left: pid was reaped elsewhere.
+			return -1
 		}
 		if wpid == pid {
-			return ExitStatus(ws), true
+			return ExitStatus(ws)
 		}
 	}
 }

@@ -45,7 +45,7 @@ type started struct {
 }
 
 func (sp *spawn) start() (*started, error) {
-	exe, err := selfexe.Clone()
+	exe, err := selfexe.Open()
 	if err != nil {
 		return nil, err
 	}
@@ -89,35 +89,58 @@ func (sp *spawn) start() (*started, error) {
 		return nil, fmt.Errorf("start init: %w", err)
 	}
 	st := &started{cmd: cmd, sock: parent}
+	// On cgroup v1 the first move into a cgroup waits for an RCU grace
+	// period (8 ms or more); later moves do not. Moving this first process
+	// (it forks the container's init and exits) starts that wait now, while
+	// the namespaces are made; whether the move lands does not matter. The
+	// process stays our unreaped child until the move is done, so its pid
+	// cannot name another process meanwhile.
+	early := make(chan struct{})
+	if sp.cgroup != nil {
+		go func(pid int) {
+			defer close(early)
+			_ = sp.cgroup.Add(pid)
+		}(cmd.Process.Pid)
+	} else {
+		close(early)
+	}
 	fail := func(err error) (*started, error) {
+		<-early
 		st.kill()
 		return nil, err
-	}
-	// The cgroup is joined before the constructor unshares the cgroup
-	// namespace, so the namespace is rooted at the container's cgroup.
-	if sp.cgroup != nil {
-		if err := sp.cgroup.Apply(cmd.Process.Pid); err != nil {
-			return fail(err)
-		}
 	}
 	pid, err := nsexec.Handshake(parent, sp.boot, cmd.Process.Pid, sp.writeIDMaps)
 	if err != nil {
 		return fail(fmt.Errorf("enter namespaces: %w", err))
 	}
 	st.pid = pid
-	if pid != cmd.Process.Pid {
-		if err := cmd.Wait(); err != nil {
-			return fail(fmt.Errorf("namespace setup process: %w", err))
-		}
-	}
 	if p := sp.cfg.Process; p != nil && p.OOMScoreAdj != nil {
 		path := "/proc/" + strconv.Itoa(pid) + "/oom_score_adj"
 		if err := os.WriteFile(path, []byte(strconv.Itoa(*p.OOMScoreAdj)), 0); err != nil {
 			return fail(fmt.Errorf("process.oomScoreAdj: %w", err))
 		}
 	}
-	if err := json.NewEncoder(parent).Encode(&sp.cfg); err != nil {
+	enc := json.NewEncoder(parent)
+	if err := enc.Encode(&sp.cfg); err != nil {
 		return fail(fmt.Errorf("send init config: %w", err))
+	}
+	// Init starts its Go runtime and sets up the rootfs meanwhile, and
+	// waits for this message before it needs the cgroup (cgroup namespace,
+	// cgroup2 mount, execve).
+	if sp.cgroup != nil {
+		if err := sp.cgroup.Add(pid); err != nil {
+			_ = enc.Encode(initproc.Message{Type: initproc.MsgError, Error: err.Error()})
+			return fail(err)
+		}
+	}
+	if err := enc.Encode(initproc.Message{Type: initproc.MsgCgroupReady}); err != nil {
+		return fail(fmt.Errorf("send cgroup ready: %w", err))
+	}
+	<-early
+	if pid != cmd.Process.Pid {
+		if err := cmd.Wait(); err != nil {
+			return fail(fmt.Errorf("namespace setup process: %w", err))
+		}
 	}
 	return st, nil
 }
@@ -155,7 +178,7 @@ func (st *started) readReply() (initproc.Message, error) {
 	if err != nil {
 		return m, err
 	}
-	if m.Type == "error" {
+	if m.Type == initproc.MsgError {
 		return m, errors.New(m.Error)
 	}
 	return m, nil
@@ -175,4 +198,6 @@ func (st *started) kill() {
 }
 
 // handshakeEOF reports whether err is the init socket closing.
-func handshakeEOF(err error) bool { return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) }
+func handshakeEOF(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+}

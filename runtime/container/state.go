@@ -37,12 +37,12 @@ type State struct {
 	Pid int `json:"pid"`
 	// PidStart is the init's start time in clock ticks, so a reused pid is
 	// never mistaken for the container.
-	PidStart uint64            `json:"pidStart"`
-	Created  time.Time         `json:"created"`
-	Owner    string            `json:"owner"`
-	Config   *specs.Spec       `json:"config"`
-	Cgroup   *cgroups.Manager  `json:"cgroup,omitempty"`
-	NoPivot  bool              `json:"noPivot,omitempty"`
+	PidStart    uint64            `json:"pidStart"`
+	Created     time.Time         `json:"created"`
+	Owner       string            `json:"owner"`
+	Config      *specs.Spec       `json:"config"`
+	Cgroup      *cgroups.Manager  `json:"cgroup,omitempty"`
+	NoPivot     bool              `json:"noPivot,omitempty"`
 	Annotations map[string]string `json:"annotations,omitempty"`
 
 	dir string

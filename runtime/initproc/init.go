@@ -26,7 +26,7 @@ func Main() {
 		os.Exit(1)
 	}
 	if err := run(sock); err != nil {
-		_ = json.NewEncoder(sock).Encode(Message{Type: "error", Error: err.Error()})
+		_ = json.NewEncoder(sock).Encode(Message{Type: MsgError, Error: err.Error()})
 		os.Exit(1)
 	}
 	os.Exit(1) // run only returns on error
@@ -44,24 +44,26 @@ func initSocket() (*os.File, error) {
 
 func run(sock *os.File) error {
 	var cfg Config
-	if err := json.NewDecoder(sock).Decode(&cfg); err != nil {
+	dec := json.NewDecoder(sock)
+	if err := dec.Decode(&cfg); err != nil {
 		return fmt.Errorf("read init config: %w", err)
 	}
+	cg := &cgroupWait{dec: dec, unshare: cfg.CgroupNS}
 	if cfg.Process == nil {
 		return fmt.Errorf("init config without a process")
 	}
 	switch cfg.Mode {
 	case ModeCreate:
-		return create(sock, &cfg)
+		return create(sock, &cfg, cg)
 	case ModeExec:
-		return execIn(sock, &cfg)
+		return execIn(&cfg, cg)
 	}
 	return fmt.Errorf("unknown init mode %q", cfg.Mode)
 }
 
 // create sets up a new container, reports ready, waits on the exec fifo
 // for start, and runs the process.
-func create(sock *os.File, cfg *Config) error {
+func create(sock *os.File, cfg *Config, cg *cgroupWait) error {
 	s := cfg.Spec
 	if s == nil {
 		return fmt.Errorf("create without a spec")
@@ -75,6 +77,7 @@ func create(sock *os.File, cfg *Config) error {
 	rc := rootfs.Config{
 		Spec: s, Rootfs: cfg.Rootfs, Bundle: cfg.Bundle, NoPivot: cfg.NoPivot,
 		UserNS: cfg.UserNS, CgroupNS: cfg.CgroupNS, CgroupPaths: cfg.CgroupPaths,
+		WaitCgroup: cg.wait,
 	}
 	if cfg.Process.Terminal {
 		rc.Console = func(root *os.File) (*os.File, error) {
@@ -99,12 +102,15 @@ func create(sock *os.File, cfg *Config) error {
 			return fmt.Errorf("set domainname: %w", err)
 		}
 	}
+	if err := cg.wait(); err != nil {
+		return err
+	}
 	p, err := prepare(cfg, pty)
 	if err != nil {
 		return err
 	}
 	fifo := os.NewFile(uintptr(cfg.FifoFD), "exec fifo")
-	if err := json.NewEncoder(sock).Encode(Message{Type: "ready"}); err != nil {
+	if err := json.NewEncoder(sock).Encode(Message{Type: MsgReady}); err != nil {
 		return fmt.Errorf("report ready: %w", err)
 	}
 	// Block until `start` opens the fifo for reading.
@@ -121,7 +127,7 @@ func create(sock *os.File, cfg *Config) error {
 // execIn runs a process in a running container; nsexec has already joined
 // its namespaces. The runtime learns of success when the init socket
 // closes on execve.
-func execIn(sock *os.File, cfg *Config) error {
+func execIn(cfg *Config, cg *cgroupWait) error {
 	var pty *os.File
 	if cfg.Process.Terminal {
 		root, err := os.OpenFile("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
@@ -136,6 +142,9 @@ func execIn(sock *os.File, cfg *Config) error {
 	}
 	p, err := prepare(cfg, pty)
 	if err != nil {
+		return err
+	}
+	if err := cg.wait(); err != nil {
 		return err
 	}
 	return p.exec()
@@ -165,4 +174,34 @@ func openTerminal(root *os.File, cfg *Config) (*os.File, error) {
 		return nil, err
 	}
 	return slave, nil
+}
+
+// cgroupWait waits, once, for the runtime to have placed this process in
+// the container's cgroup, then creates the cgroup namespace if asked (it is
+// rooted at the cgroup its creator is in). The namespace belongs to the
+// calling thread, which is the one that executes the process.
+type cgroupWait struct {
+	dec     *json.Decoder
+	unshare bool
+	done    bool
+}
+
+func (c *cgroupWait) wait() error {
+	if c.done {
+		return nil
+	}
+	c.done = true
+	var m Message
+	if err := c.dec.Decode(&m); err != nil {
+		return fmt.Errorf("wait for cgroup: %w", err)
+	}
+	if m.Type != MsgCgroupReady {
+		return fmt.Errorf("runtime failed to set up the cgroup: %s", m.Error)
+	}
+	if c.unshare {
+		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
+			return fmt.Errorf("create cgroup namespace: %w", err)
+		}
+	}
+	return nil
 }

@@ -20,7 +20,7 @@ const (
 
 // Config is sent by the runtime to init over the init socket.
 type Config struct {
-	Mode Mode `json:"mode"`
+	Mode Mode   `json:"mode"`
 	ID   string `json:"id"`
 	// Spec is the container's configuration (create only).
 	Spec *specs.Spec `json:"spec,omitempty"`
@@ -44,9 +44,19 @@ type Config struct {
 	PreserveFDs int `json:"preserveFDs,omitempty"`
 }
 
-// Message is what init answers.
+// Message types.
+const (
+	// MsgReady: init has set the container up and waits for start.
+	MsgReady = "ready"
+	// MsgError: the sender failed; Error says why.
+	MsgError = "error"
+	// MsgCgroupReady: the runtime has put init in the container's cgroup.
+	MsgCgroupReady = "cgroup-ready"
+)
+
+// Message is what the runtime and init send each other after the config.
 type Message struct {
-	// Type is "ready" (create: set up, waiting for start) or "error".
+	// Type is one of the Msg constants.
 	Type  string `json:"type"`
 	Error string `json:"error,omitempty"`
 }

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -129,6 +130,11 @@ static void nsexec(void)
 	initfd = atoi(env);
 	if (initfd < 3)
 		bail("invalid _BERTH_INITPIPE %s", env);
+	// Until it executes the user's program (execve resets this), no
+	// process of the container may ptrace this one or open its /proc
+	// files: exe, fd, map_files, mem.
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		bail("prctl(PR_SET_DUMPABLE)");
 
 	uint32_t len;
 	if (read_all(initfd, &len, sizeof(len)) < 0)

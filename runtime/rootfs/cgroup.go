@@ -19,6 +19,13 @@ func (s *setup) mountCgroup(dest string, o spec.MountOptions) error {
 	paths := s.cfg.CgroupPaths
 	if p, ok := paths[""]; ok || len(paths) == 0 {
 		if s.cfg.CgroupNS || len(paths) == 0 {
+			// A fresh cgroup2 mount shows the cgroup namespace's root,
+			// which exists once init is in the container's cgroup.
+			if s.cfg.WaitCgroup != nil {
+				if err := s.cfg.WaitCgroup(); err != nil {
+					return err
+				}
+			}
 			m := specs.Mount{Source: "cgroup", Type: "cgroup2", Destination: dest}
 			return s.mountFS(m, dest, o)
 		}

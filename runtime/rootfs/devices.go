@@ -50,7 +50,7 @@ func (s *setup) createDevices() error {
 
 func (s *setup) createDevice(d specs.LinuxDevice) error {
 	if s.cfg.UserNS {
-		target, err := fileInRoot(s.root, d.Path)
+		target, err := targetInRoot(s.root, d.Path, true)
 		if err != nil {
 			return err
 		}

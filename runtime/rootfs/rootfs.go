@@ -28,6 +28,11 @@ type Config struct {
 	UserNS, CgroupNS bool
 	// CgroupPaths are the container's cgroup directories on the host.
 	CgroupPaths map[string]string
+	// WaitCgroup, if set, is called before a mount that needs init to be
+	// in the container's cgroup (a fresh cgroup2 mount in a cgroup
+	// namespace); the rest of the setup overlaps with the runtime placing
+	// init in the cgroup.
+	WaitCgroup func() error
 	// Console, when set, opens the container's terminal given the rootfs
 	// handle and returns the pty to bind on /dev/console.
 	Console func(root *os.File) (*os.File, error)

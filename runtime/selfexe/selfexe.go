@@ -1,22 +1,91 @@
-// Package selfexe makes a sealed in-memory copy of the running binary, from
-// which a container's init is started. A process in the container that
-// opens /proc/<init>/exe then reaches only the copy, which the kernel
-// refuses to change, never berth-runtime's binary on the host
-// (CVE-2019-5736).
+// Package selfexe gives the runtime a handle on its own binary that a
+// container cannot write through, to start the container's init from. A
+// process in the container that opens /proc/<init>/exe then reaches only
+// that handle, never berth-runtime's binary on the host (CVE-2019-5736).
+//
+// The handle is the binary seen through a private read-only overlayfs mount
+// (as runc 1.2 does): no copy, so it costs a fraction of a millisecond.
+// Where overlayfs cannot be mounted (no privilege, no overlay), it is a
+// sealed memfd copy of the binary, as runc 1.1 and crun do.
 package selfexe
 
 import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 )
 
 const seals = unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
 
-// Clone returns a sealed memfd holding a copy of /proc/self/exe. The caller
-// executes it through its /proc/self/fd path and closes it afterwards.
+// Open returns a handle on the running binary that cannot be written
+// through. The caller executes it through its /proc/self/fd path and closes
+// it afterwards.
+func Open() (*os.File, error) {
+	if f, err := ReadOnlyMount(); err == nil {
+		return f, nil
+	}
+	return Clone()
+}
+
+// ReadOnlyMount opens the running binary through a detached, read-only
+// overlayfs mount of its directory. The mount is attached nowhere, so no
+// path leads to it; writes through it, or through /proc/<pid>/exe of a
+// process started from it, fail with EROFS.
+func ReadOnlyMount() (*os.File, error) {
+	exe, err := os.Readlink("/proc/self/exe")
+	if err != nil {
+		return nil, fmt.Errorf("find own binary: %w", err)
+	}
+	// An overlay without an upper layer needs two lower ones; an empty
+	// read-only tmpfs is the second.
+	empty, err := detachedMount("tmpfs", [][2]string{{"size", "4k"}, {"mode", "0500"}})
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(empty)
+	mnt, err := detachedMount("overlay", [][2]string{
+		{"lowerdir+", filepath.Dir(exe)},
+		{"lowerdir+", "/proc/self/fd/" + strconv.Itoa(empty)},
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(mnt)
+	fd, err := unix.Openat(mnt, filepath.Base(exe), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open own binary through overlay: %w", err)
+	}
+	return os.NewFile(uintptr(fd), "berth-runtime (read-only)"), nil
+}
+
+// detachedMount creates a read-only, nosuid, nodev mount of fstype that is
+// attached nowhere, with the given options in order.
+func detachedMount(fstype string, opts [][2]string) (int, error) {
+	fs, err := unix.Fsopen(fstype, unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return -1, fmt.Errorf("fsopen %s: %w", fstype, err)
+	}
+	defer unix.Close(fs)
+	for _, o := range opts {
+		if err := unix.FsconfigSetString(fs, o[0], o[1]); err != nil {
+			return -1, fmt.Errorf("%s option %s: %w", fstype, o[0], err)
+		}
+	}
+	if err := unix.FsconfigCreate(fs); err != nil {
+		return -1, fmt.Errorf("create %s: %w", fstype, err)
+	}
+	mnt, err := unix.Fsmount(fs, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV)
+	if err != nil {
+		return -1, fmt.Errorf("mount %s: %w", fstype, err)
+	}
+	return mnt, nil
+}
+
+// Clone returns a sealed memfd holding a copy of /proc/self/exe.
 func Clone() (*os.File, error) {
 	exe, err := os.Open("/proc/self/exe")
 	if err != nil {

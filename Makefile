@@ -1,13 +1,14 @@
 # berth — build, test and demo. Everything runs as root on Debian 12.
-GO        ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
-GOFLAGS   ?=
+# Any Go from 1.21 fetches the toolchain go.mod asks for; deps installs one.
+GO        ?= $(shell command -v go 2>/dev/null || ls /usr/local/go/bin/go /usr/lib/go-1.23/bin/go 2>/dev/null | head -1)
+export PATH := $(dir $(GO)):$(PATH)
 TAGS      := osusergo,netgo
 LDFLAGS   := -s -w -extldflags "-static"
 BIN       := bin
 BUNDLE    := $(BIN)/bundles/busybox
 DEB_PKGS  := build-essential busybox-static iproute2 runc crun hyperfine procps
 
-.PHONY: all deps build demo test test-short fuzz bench clean
+.PHONY: all deps build demo demo-run test test-run fuzz bench clean
 
 all: build
 
@@ -17,7 +18,7 @@ deps:
 	@if ! dpkg -s $(DEB_PKGS) >/dev/null 2>&1; then \
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $(DEB_PKGS); \
 	fi
-	@$(GO) version >/dev/null || { echo "Go 1.26 or newer is required (https://go.dev/dl)"; exit 1; }
+	scripts/install-go.sh
 
 build:
 	CGO_ENABLED=1 $(GO) build -tags $(TAGS) -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/berth-runtime ./cmd/berth-runtime
@@ -32,12 +33,19 @@ $(BUNDLE)/config.json: build
 	sed -i 's/"terminal": true/"terminal": false/' $(BUNDLE)/config.json
 	sed -i 's|"sh"$$|"sh", "-c", "echo hostname: $$(hostname); echo my pid: $$$$; echo mounts:; cat /proc/self/mounts"|' $(BUNDLE)/config.json
 
-# demo installs what is needed, builds berth and runs a container.
-demo: deps build $(BUNDLE)/config.json
+# demo installs what is needed, builds berth and runs a container. Make is
+# run again after deps so that a Go installed by deps is found.
+demo: deps
+	$(MAKE) demo-run
+
+demo-run: build $(BUNDLE)/config.json
 	cd $(BUNDLE) && ../../berth-runtime run demo-$$$$
 
 # test runs the whole suite: vet, unit and root integration tests.
-test: deps build
+test: deps
+	$(MAKE) test-run
+
+test-run: build
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l cmd runtime tests)" || { gofmt -l cmd runtime tests; echo "gofmt needed"; exit 1; }
 	$(GO) test -race -count=1 -timeout 20m ./...

@@ -50,13 +50,22 @@ test-run: build
 	@test -z "$$(gofmt -l cmd runtime tests)" || { gofmt -l cmd runtime tests; echo "gofmt needed"; exit 1; }
 	$(GO) test -race -count=1 -timeout 20m ./...
 
-# fuzz runs each fuzz target briefly.
+# fuzz runs each fuzz target briefly (FUZZTIME each). -fuzz must match one
+# target only, hence the anchors.
+fuzz: FUZZTIME ?= 30s
 fuzz:
-	$(GO) test ./runtime/spec -run '^$$' -fuzz FuzzParse -fuzztime 30s
-	$(GO) test ./runtime/spec -run '^$$' -fuzz FuzzParseMountOptions -fuzztime 30s
-	$(GO) test ./runtime/container -run '^$$' -fuzz FuzzValidateID -fuzztime 30s
+	$(GO) test ./runtime/spec -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./runtime/spec -run '^$$' -fuzz '^FuzzParseMountOptions$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./runtime/container -run '^$$' -fuzz '^FuzzValidateID$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./runtime/container -run '^$$' -fuzz '^FuzzParseSignal$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./runtime/container -run '^$$' -fuzz '^FuzzParseStat$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./runtime/cgroups -run '^$$' -fuzz '^FuzzParseMountinfoLine$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./runtime/cgroups -run '^$$' -fuzz '^FuzzUnescape$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./runtime/nsexec -run '^$$' -fuzz '^FuzzBootstrapEncode$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./runtime/caps -run '^$$' -fuzz '^FuzzParseCapability$$' -fuzztime $(FUZZTIME)
 
-# bench compares berth-runtime with runc and crun side by side.
+# bench compares berth-runtime with runc and crun side by side (results in
+# bench/results/<date>; RUNS, WARMUP, SPLIT_RUNS tune it, see bench/README.md).
 bench: deps build
 	bench/runtime.sh
 

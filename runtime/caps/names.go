@@ -30,6 +30,14 @@ func Known() []string { return append([]string(nil), names[:]...) }
 // Parse returns the number of a capability name such as "CAP_CHOWN". The
 // "CAP_" prefix is optional and case is ignored, as Docker accepts.
 func Parse(name string) (int, error) {
+	// Only ASCII: strings.ToUpper maps "ſ" to "S" and "ı" to "I", so
+	// "cap_ſys_admin" would otherwise pass for CAP_SYS_ADMIN unnoticed
+	// by anyone reading the configuration.
+	for i := 0; i < len(name); i++ {
+		if name[i] >= 0x80 {
+			return 0, fmt.Errorf("unknown capability %q", name)
+		}
+	}
 	n := strings.ToUpper(name)
 	if !strings.HasPrefix(n, "CAP_") {
 		n = "CAP_" + n

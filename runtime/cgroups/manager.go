@@ -52,13 +52,23 @@ func HostMode(root string) (Mode, error) {
 
 // New resolves the cgroup at path for a container: an absolute path is taken
 // from each hierarchy's root; a relative one is placed under the cgroup of
-// the calling process, as runc does. Nothing is created until Apply.
+// the calling process, as runc does. Nothing is created until Create.
 func New(path string) (*Manager, error) {
 	if path == "" {
 		return nil, errors.New("empty cgroup path")
 	}
-	if strings.Contains(path, "..") || strings.ContainsRune(path, 0) {
-		return nil, fmt.Errorf("cgroup path %q: must not contain \"..\"", path)
+	if strings.ContainsRune(path, 0) {
+		return nil, fmt.Errorf("cgroup path %q: contains a NUL byte", path)
+	}
+	for _, part := range strings.Split(path, "/") {
+		if part == ".." {
+			return nil, fmt.Errorf("cgroup path %q: must not contain \"..\"", path)
+		}
+	}
+	if filepath.Clean("/"+path) == "/" {
+		// The root, or the caller's own cgroup: the container must have
+		// one of its own, which delete can remove.
+		return nil, fmt.Errorf("cgroup path %q: names no cgroup of the container's own", path)
 	}
 	mode, err := HostMode("/sys/fs/cgroup")
 	if err != nil {
@@ -76,15 +86,26 @@ func New(path string) (*Manager, error) {
 	for _, h := range hs {
 		rel := path
 		if !filepath.IsAbs(path) {
-			base := own[h.name]
-			if strings.HasPrefix(base, h.root) {
-				base = strings.TrimPrefix(base, h.root)
-			}
-			rel = filepath.Join("/", base, path)
+			rel = filepath.Join("/", relativeTo(own[h.name], h.root), path)
 		}
 		m.Paths[h.name] = filepath.Join(h.mountpoint, filepath.Clean("/"+rel))
 	}
 	return m, nil
+}
+
+// relativeTo returns cgroup path p (as /proc/self/cgroup shows it) relative
+// to root, the part of the hierarchy mounted at the mountpoint.
+func relativeTo(p, root string) string {
+	if root == "/" || root == "" {
+		return p
+	}
+	if p == root {
+		return "/"
+	}
+	if strings.HasPrefix(p, root+"/") {
+		return p[len(root):]
+	}
+	return p
 }
 
 // Create makes the cgroup directories.

@@ -66,7 +66,7 @@ func parseMountinfoLine(line string, mode Mode) (hierarchy, bool) {
 	case fstype == "cgroup" && mode == V1:
 		var ctrls []string
 		for _, o := range strings.Split(post[2], ",") {
-			if o == "rw" || o == "ro" || strings.HasPrefix(o, "release_agent=") || o == "clone_children" || o == "xattr" || o == "noprefix" || o == "cpuset_v2_mode" || o == "favordynmods" {
+			if o == "" || o == "rw" || o == "ro" || strings.HasPrefix(o, "release_agent=") || o == "clone_children" || o == "xattr" || o == "noprefix" || o == "cpuset_v2_mode" || o == "favordynmods" {
 				continue
 			}
 			ctrls = append(ctrls, o)

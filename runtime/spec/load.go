@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -78,12 +79,22 @@ func Parse(data []byte) (*specs.Spec, error) {
 func describeJSONError(data []byte, err error) error {
 	var syn *json.SyntaxError
 	if errors.As(err, &syn) {
-		line, col := position(data, syn.Offset)
+		// Offset counts the bytes read, the bad one included; point at
+		// that byte, or just past the end when the input is cut short.
+		off := syn.Offset
+		if off > 0 && !strings.Contains(syn.Error(), "end of JSON input") {
+			off--
+		}
+		line, col := position(data, off)
 		return fmt.Errorf("invalid JSON at line %d, column %d: %w", line, col, err)
 	}
 	var typ *json.UnmarshalTypeError
 	if errors.As(err, &typ) {
-		return fmt.Errorf("%s: cannot use JSON %s as %s", typ.Field, typ.Value, typ.Type)
+		field := typ.Field
+		if field == "" {
+			field = "top level"
+		}
+		return fmt.Errorf("%s: cannot use JSON %s as %s", field, typ.Value, typ.Type)
 	}
 	return fmt.Errorf("invalid JSON: %w", err)
 }

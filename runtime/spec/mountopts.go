@@ -14,7 +14,9 @@ type MountOptions struct {
 	// Propagation holds propagation changes, applied after the mount in order.
 	Propagation []uintptr
 	// RecAttrSet and RecAttrClr are MOUNT_ATTR_* bits applied recursively
-	// (the "r" options: rro, rnosuid, ...) with mount_setattr(2).
+	// (the "r" options: rro, rnosuid, ...) with mount_setattr(2). An atime
+	// option (rnoatime, rrelatime, rstrictatime) puts MOUNT_ATTR__ATIME in
+	// RecAttrClr and its mode in RecAttrSet, as the kernel expects.
 	RecAttrSet, RecAttrClr uint64
 	// Data holds the options the filesystem itself interprets.
 	Data string
@@ -74,19 +76,24 @@ var recursiveAttrs = map[string]struct {
 	clear bool
 	attr  uint64
 }{
-	"rro":          {false, unix.MOUNT_ATTR_RDONLY},
-	"rrw":          {true, unix.MOUNT_ATTR_RDONLY},
-	"rnosuid":      {false, unix.MOUNT_ATTR_NOSUID},
-	"rsuid":        {true, unix.MOUNT_ATTR_NOSUID},
-	"rnodev":       {false, unix.MOUNT_ATTR_NODEV},
-	"rdev":         {true, unix.MOUNT_ATTR_NODEV},
-	"rnoexec":      {false, unix.MOUNT_ATTR_NOEXEC},
-	"rexec":        {true, unix.MOUNT_ATTR_NOEXEC},
-	"rnodiratime":  {false, unix.MOUNT_ATTR_NODIRATIME},
-	"rdiratime":    {true, unix.MOUNT_ATTR_NODIRATIME},
-	"rnoatime":     {false, unix.MOUNT_ATTR_NOATIME},
-	"rrelatime":    {false, unix.MOUNT_ATTR_RELATIME},
-	"rstrictatime": {false, unix.MOUNT_ATTR_STRICTATIME},
+	"rro":         {false, unix.MOUNT_ATTR_RDONLY},
+	"rrw":         {true, unix.MOUNT_ATTR_RDONLY},
+	"rnosuid":     {false, unix.MOUNT_ATTR_NOSUID},
+	"rsuid":       {true, unix.MOUNT_ATTR_NOSUID},
+	"rnodev":      {false, unix.MOUNT_ATTR_NODEV},
+	"rdev":        {true, unix.MOUNT_ATTR_NODEV},
+	"rnoexec":     {false, unix.MOUNT_ATTR_NOEXEC},
+	"rexec":       {true, unix.MOUNT_ATTR_NOEXEC},
+	"rnodiratime": {false, unix.MOUNT_ATTR_NODIRATIME},
+	"rdiratime":   {true, unix.MOUNT_ATTR_NODIRATIME},
+}
+
+// recursiveAtime are the recursive access-time modes. The mode is one field
+// (MOUNT_ATTR__ATIME), not a bit, and MOUNT_ATTR_RELATIME is 0.
+var recursiveAtime = map[string]uint64{
+	"rnoatime":     unix.MOUNT_ATTR_NOATIME,
+	"rrelatime":    unix.MOUNT_ATTR_RELATIME,
+	"rstrictatime": unix.MOUNT_ATTR_STRICTATIME,
 }
 
 // ParseMountOptions splits an OCI mount option list into flags, propagation,
@@ -108,6 +115,13 @@ func ParseMountOptions(opts []string) (MountOptions, error) {
 		}
 		if p, ok := propagationFlags[opt]; ok {
 			o.Propagation = append(o.Propagation, p)
+			continue
+		}
+		if mode, ok := recursiveAtime[opt]; ok {
+			// mount_setattr(2) changes the mode only with
+			// MOUNT_ATTR__ATIME in attr_clr; the last atime option wins.
+			o.RecAttrSet = o.RecAttrSet&^unix.MOUNT_ATTR__ATIME | mode
+			o.RecAttrClr |= unix.MOUNT_ATTR__ATIME
 			continue
 		}
 		if a, ok := recursiveAttrs[opt]; ok {

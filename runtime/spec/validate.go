@@ -57,9 +57,12 @@ func Validate(s *specs.Spec) error {
 		if len(s.Linux.UIDMappings) == 0 || len(s.Linux.GIDMappings) == 0 {
 			return fmt.Errorf("linux.uidMappings, linux.gidMappings: required for a new user namespace")
 		}
-	} else if len(s.Linux.UIDMappings) > 0 || len(s.Linux.GIDMappings) > 0 {
-		if !ns[specs.UserNamespace] {
+	} else if !ns[specs.UserNamespace] {
+		if len(s.Linux.UIDMappings) > 0 {
 			return fmt.Errorf("linux.uidMappings: set without a user namespace")
+		}
+		if len(s.Linux.GIDMappings) > 0 {
+			return fmt.Errorf("linux.gidMappings: set without a user namespace")
 		}
 	}
 	for i, m := range s.Linux.UIDMappings {
@@ -95,6 +98,9 @@ func Validate(s *specs.Spec) error {
 		}
 		if _, err := ParseMountOptions(m.Options); err != nil {
 			return fmt.Errorf("mounts[%d].options: %w", i, err)
+		}
+		if len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0 {
+			return fmt.Errorf("mounts[%d].uidMappings, gidMappings: id-mapped mounts are not supported", i)
 		}
 	}
 	for i, d := range s.Linux.Devices {

@@ -113,15 +113,28 @@ func create(sock *os.File, cfg *Config, cg *cgroupWait) error {
 	if err := json.NewEncoder(sock).Encode(Message{Type: MsgReady}); err != nil {
 		return fmt.Errorf("report ready: %w", err)
 	}
-	// Block until `start` opens the fifo for reading.
+	// The runtime stops reading the init socket once create has returned,
+	// so from here on an error is told on the container's stderr too.
+	if err := waitStart(fifo); err != nil {
+		fmt.Fprintln(os.Stderr, "berth-runtime init:", err)
+		return err
+	}
+	err = p.exec()
+	fmt.Fprintln(os.Stderr, "berth-runtime init:", err)
+	return err
+}
+
+// waitStart blocks until `start` opens the exec fifo for reading.
+func waitStart(fifo *os.File) error {
 	w, err := pathrs.Reopen(fifo, unix.O_WRONLY|unix.O_CLOEXEC)
 	if err != nil {
 		return fmt.Errorf("open exec fifo: %w", err)
 	}
+	defer w.Close()
 	if _, err := w.Write([]byte{0}); err != nil {
 		return fmt.Errorf("write exec fifo: %w", err)
 	}
-	return p.exec()
+	return nil
 }
 
 // execIn runs a process in a running container; nsexec has already joined

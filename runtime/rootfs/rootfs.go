@@ -7,6 +7,7 @@
 package rootfs
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -47,9 +48,12 @@ type setup struct {
 // in its new mount namespace, before the user's process is started.
 func Setup(cfg Config) error {
 	s := &setup{cfg: cfg}
-	prop, shared := rootPropagation(cfg.Spec.Linux.RootfsPropagation)
-	if err := unix.Mount("", "/", "", prop, ""); err != nil {
+	before, after := rootPropagation(cfg.Spec.Linux.RootfsPropagation)
+	if err := unix.Mount("", "/", "", before, ""); err != nil {
 		return fmt.Errorf("set propagation of /: %w", err)
+	}
+	if err := parentMountPrivate(cfg.Rootfs); err != nil {
+		return err
 	}
 	if err := unix.Mount(cfg.Rootfs, cfg.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("bind rootfs %s: %w", cfg.Rootfs, err)
@@ -88,6 +92,13 @@ func Setup(cfg Config) error {
 	if err := s.readonlyPaths(); err != nil {
 		return err
 	}
+	if before&unix.MS_SHARED != 0 {
+		// pivot_root refuses a shared /, and a rootfs moved onto a shared
+		// / would appear on the host's / too.
+		if err := unix.Mount("", "/", "", unix.MS_PRIVATE, ""); err != nil {
+			return fmt.Errorf("make old / private: %w", err)
+		}
+	}
 	if cfg.NoPivot {
 		err = moveRoot(cfg.Rootfs)
 	} else {
@@ -106,34 +117,63 @@ func Setup(cfg Config) error {
 			return fmt.Errorf("make rootfs read-only: %w", err)
 		}
 	}
-	if shared != 0 {
-		if err := unix.Mount("", "/", "", shared, ""); err != nil {
-			return fmt.Errorf("set propagation of rootfs: %w", err)
+	if after != 0 {
+		if err := unix.Mount("", "/", "", after, ""); err != nil {
+			return fmt.Errorf("linux.rootfsPropagation: set propagation of /: %w", err)
 		}
 	}
 	return nil
 }
 
-// rootPropagation returns the propagation to give / before pivot_root and,
-// for shared propagation (which pivot_root refuses), the one to set after.
+// rootPropagation maps linux.rootfsPropagation to the propagation the new
+// mount namespace gets before the rootfs is bound, and the one the
+// container's / gets once it is the root. The requested propagation is set
+// only then: an unbindable / could not be bound as the rootfs, and
+// pivot_root refuses a shared one.
 func rootPropagation(p string) (before, after uintptr) {
+	const rslave = unix.MS_SLAVE | unix.MS_REC
 	switch p {
 	case "private":
-		return unix.MS_PRIVATE, 0
+		return unix.MS_PRIVATE | unix.MS_REC, unix.MS_PRIVATE
 	case "rprivate":
-		return unix.MS_PRIVATE | unix.MS_REC, 0
+		return unix.MS_PRIVATE | unix.MS_REC, unix.MS_PRIVATE | unix.MS_REC
 	case "slave":
-		return unix.MS_SLAVE, 0
-	case "unbindable":
-		return unix.MS_UNBINDABLE, 0
-	case "runbindable":
-		return unix.MS_UNBINDABLE | unix.MS_REC, 0
+		return rslave, unix.MS_SLAVE
+	case "rslave":
+		return rslave, rslave
 	case "shared":
-		return unix.MS_PRIVATE | unix.MS_REC, unix.MS_SHARED
+		return rslave, unix.MS_SHARED
 	case "rshared":
-		return unix.MS_PRIVATE | unix.MS_REC, unix.MS_SHARED | unix.MS_REC
+		// The namespace's mounts stay peers of the host's, so that rshared
+		// bind mounts propagate both ways, as in runc.
+		return unix.MS_SHARED | unix.MS_REC, unix.MS_SHARED | unix.MS_REC
+	case "unbindable":
+		return rslave, unix.MS_UNBINDABLE
+	case "runbindable":
+		return rslave, unix.MS_UNBINDABLE | unix.MS_REC
 	}
-	return unix.MS_SLAVE | unix.MS_REC, 0
+	return rslave, 0
+}
+
+// parentMountPrivate makes the mount that holds rootfs private, as runc
+// does: through a shared parent, the bind of the rootfs (and so every mount
+// made in it) would propagate to the host's mount namespace, and
+// pivot_root refuses a new root whose parent mount is shared.
+func parentMountPrivate(rootfs string) error {
+	p, err := filepath.EvalSymlinks(rootfs)
+	if err != nil {
+		return fmt.Errorf("resolve rootfs %s: %w", rootfs, err)
+	}
+	for p = filepath.Clean(p); ; p = filepath.Dir(p) {
+		err := unix.Mount("", p, "", unix.MS_PRIVATE, "")
+		if err == nil {
+			return nil
+		}
+		// EINVAL: p is not a mount point; its parent directory may be.
+		if !errors.Is(err, unix.EINVAL) || p == "/" {
+			return fmt.Errorf("make the mount holding rootfs %s private: %w", rootfs, err)
+		}
+	}
 }
 
 func (s *setup) hasMount(dest string) bool {

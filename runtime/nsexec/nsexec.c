@@ -101,14 +101,39 @@ static void bail(const char *fmt, ...)
 	_exit(1);
 }
 
-static void join_namespace(const char *path)
+// At most this many namespaces are joined (there are eight kinds).
+#define MAX_JOIN 16
+
+// Namespaces to join, opened while parsing the bootstrap message and
+// joined afterwards. All are opened before any is joined: the paths
+// (/proc/<pid>/ns/...) name the host's /proc, which joining the mount
+// namespace replaces with the container's, where <pid> does not exist.
+static struct {
+	int fd;
+	const char *path;
+} joins[MAX_JOIN];
+static int njoins;
+
+static void open_namespace(const char *path)
 {
+	if (njoins == MAX_JOIN)
+		bail("too many namespaces to join (at most %d)", MAX_JOIN);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		bail("open namespace %s", path);
-	if (setns(fd, 0) < 0)
-		bail("setns %s", path);
-	close(fd);
+	joins[njoins].fd = fd;
+	joins[njoins].path = path;
+	njoins++;
+}
+
+static void join_namespaces(void)
+{
+	for (int i = 0; i < njoins; i++) {
+		if (setns(joins[i].fd, 0) < 0)
+			bail("setns %s", joins[i].path);
+		close(joins[i].fd);
+	}
+	njoins = 0;
 }
 
 static void write_file(const char *path, const char *data)
@@ -154,12 +179,11 @@ static void nsexec(void)
 	int user_created = 0;
 	int become_root = 0;
 
-	// Join namespaces in the order the parent sent them (user first).
 	for (char *p = data; p < data + len; p += strlen(p) + 1) {
 		if (strncmp(p, "flags=", 6) == 0)
 			flags = strtoul(p + 6, NULL, 10);
 		else if (strncmp(p, "ns=", 3) == 0)
-			join_namespace(p + 3);
+			open_namespace(p + 3);
 		else if (strncmp(p, "timens=", 7) == 0)
 			timens = p + 7;
 		else if (strcmp(p, "fork=1") == 0)
@@ -167,6 +191,8 @@ static void nsexec(void)
 		else if (strcmp(p, "root=1") == 0)
 			become_root = 1;
 	}
+	// Join namespaces in the order the parent sent them (user first).
+	join_namespaces();
 
 	if (flags & CLONE_NEWUSER) {
 		if (unshare(CLONE_NEWUSER) < 0)

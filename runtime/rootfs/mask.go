@@ -109,30 +109,63 @@ func (s *setup) readonlyPath(p string) error {
 
 // bindConsole binds the terminal onto /dev/console by file descriptor: the
 // pty is never looked up by a path the image could turn into a symlink to a
-// host file (CVE-2025-52565).
+// host file (CVE-2025-52565). An existing regular file or character device
+// at /dev/console is mounted over as it is, never removed, since /dev may
+// be the host's own bound in; anything else (a symlink the image planted)
+// is replaced by an empty regular file, never followed.
 func (s *setup) bindConsole(pty *os.File) error {
 	dev, err := mkdirInRoot(s.root, "/dev", 0o755)
 	if err != nil {
 		return err
 	}
 	defer dev.Close()
-	dfd := int(dev.Fd())
-	if err := unix.Unlinkat(dfd, "console", 0); err != nil && !errors.Is(err, unix.ENOENT) {
-		return fmt.Errorf("remove /dev/console: %w", err)
-	}
-	fd, err := unix.Openat(dfd, "console", unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_WRONLY|unix.O_CLOEXEC, 0o600)
+	target, err := consoleTarget(int(dev.Fd()))
 	if err != nil {
-		return fmt.Errorf("create /dev/console: %w", err)
+		return err
 	}
-	unix.Close(fd)
-	fd, err = unix.Openat(dfd, "console", unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("open /dev/console: %w", err)
-	}
-	target := os.NewFile(uintptr(fd), "/dev/console")
 	defer target.Close()
 	if err := unix.Mount(fdPath(pty), fdPath(target), "", unix.MS_BIND, ""); err != nil {
 		return fmt.Errorf("bind terminal on /dev/console: %w", err)
 	}
 	return nil
+}
+
+// consoleTarget returns an O_PATH handle on the mount point for the
+// terminal in the /dev directory dfd.
+func consoleTarget(dfd int) (*os.File, error) {
+	open := func() (*os.File, error) {
+		fd, err := unix.Openat(dfd, "console", unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return nil, err
+		}
+		return os.NewFile(uintptr(fd), "/dev/console"), nil
+	}
+	f, err := open()
+	if err == nil {
+		var st unix.Stat_t
+		if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("stat /dev/console: %w", err)
+		}
+		switch st.Mode & unix.S_IFMT {
+		case unix.S_IFREG, unix.S_IFCHR:
+			return f, nil
+		}
+		f.Close()
+		if err := unix.Unlinkat(dfd, "console", 0); err != nil && !errors.Is(err, unix.ENOENT) {
+			return nil, fmt.Errorf("remove /dev/console (mode %#o): %w", st.Mode, err)
+		}
+	} else if !errors.Is(err, unix.ENOENT) {
+		return nil, fmt.Errorf("open /dev/console: %w", err)
+	}
+	fd, err := unix.Openat(dfd, "console", unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_WRONLY|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("create /dev/console: %w", err)
+	}
+	unix.Close(fd)
+	f, err = open()
+	if err != nil {
+		return nil, fmt.Errorf("open /dev/console: %w", err)
+	}
+	return f, nil
 }

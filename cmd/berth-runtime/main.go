@@ -12,9 +12,11 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 
 	"berth/runtime/initproc"
 )
@@ -71,6 +73,10 @@ func newRootCommand(g *globals) *cobra.Command {
 		SilenceErrors: true,
 		Version:       version,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			// Before the runtime opens any file of its own (the log first).
+			if err := checkPreserveFDs(cmd); err != nil {
+				return err
+			}
 			return g.setupLog()
 		},
 	}
@@ -91,6 +97,28 @@ func newRootCommand(g *globals) *cobra.Command {
 		newPsCommand(g), newExecCommand(g),
 	)
 	return root
+}
+
+// checkPreserveFDs makes sure the descriptors --preserve-fds hands to the
+// container are ones the caller opened. It runs before the runtime opens a
+// file, so a count larger than what the caller passed is refused, instead
+// of failing obscurely or passing the runtime's own descriptors (its log,
+// its state directory) into the container.
+func checkPreserveFDs(cmd *cobra.Command) error {
+	f := cmd.Flags().Lookup("preserve-fds")
+	if f == nil || !f.Changed {
+		return nil
+	}
+	n, err := strconv.Atoi(f.Value.String())
+	if err != nil || n < 0 {
+		return fmt.Errorf("--preserve-fds %s: must be a count of descriptors (0 or more)", f.Value)
+	}
+	for fd := 3; fd < 3+n; fd++ {
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
+			return fmt.Errorf("--preserve-fds %d: descriptor %d is not open", n, fd)
+		}
+	}
+	return nil
 }
 
 const version = "0.1.0\nspec: 1.2.0"

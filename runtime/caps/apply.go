@@ -31,20 +31,20 @@ func SetOf(list []string, lastCap int) (Set, error) {
 // Has reports whether capability c is in s.
 func (s Set) Has(c int) bool { return s&(1<<uint(c)) != 0 }
 
-// Sets are the five capability sets of a process.
+// Sets are the five capability sets of a process, and the highest
+// capability number of the kernel they are for.
 type Sets struct {
 	Bounding, Effective, Inheritable, Permitted, Ambient Set
+	LastCap                                              int
 }
 
-// FromSpec parses the capability sets of an OCI process.
-func FromSpec(pc *specs.LinuxCapabilities) (Sets, error) {
-	var s Sets
+// FromSpec parses the capability sets of an OCI process for a kernel whose
+// highest capability is last. The caller reads last on the host (LastCap):
+// inside a container /proc/sys may be covered by anything.
+func FromSpec(pc *specs.LinuxCapabilities, last int) (Sets, error) {
+	s := Sets{LastCap: last}
 	if pc == nil {
 		return s, nil
-	}
-	last, err := LastCap()
-	if err != nil {
-		return s, err
 	}
 	for _, f := range []struct {
 		field string
@@ -70,11 +70,7 @@ func FromSpec(pc *specs.LinuxCapabilities) (Sets, error) {
 // set of the calling thread. It needs CAP_SETPCAP, so it runs before the
 // switch to the container user.
 func DropBounding(s Sets) error {
-	last, err := LastCap()
-	if err != nil {
-		return err
-	}
-	for c := 0; c <= last; c++ {
+	for c := 0; c <= s.LastCap; c++ {
 		if s.Bounding.Has(c) {
 			continue
 		}

@@ -113,9 +113,25 @@ func Create(o CreateOptions) (st *State, err error) {
 		_ = cg.Destroy()
 		os.RemoveAll(dir)
 	}()
+	// Record the container before anything is made: should this process
+	// die midway, later commands see it creating and delete finds its
+	// cgroup and whatever process made it in.
+	st = &State{
+		ID: o.ID, Bundle: bundle, Rootfs: cfg.Root.Path, Created: time.Now().UTC(),
+		Owner: owner(), Config: cfg, Cgroup: cg, NoPivot: o.NoPivot,
+		Annotations: cfg.Annotations, dir: dir,
+	}
+	if err := st.save(); err != nil {
+		return nil, err
+	}
 
 	fifoPath := filepath.Join(dir, fifoName)
 	if err := unix.Mkfifo(fifoPath, 0o622); err != nil {
+		return nil, fmt.Errorf("create exec fifo: %w", err)
+	}
+	// Writable by init whatever user it has become by then (the umask
+	// took the bits away), as runc makes it.
+	if err := os.Chmod(fifoPath, 0o622); err != nil {
 		return nil, fmt.Errorf("create exec fifo: %w", err)
 	}
 	fifo, err := os.OpenFile(fifoPath, unix.O_PATH|unix.O_CLOEXEC, 0)
@@ -176,11 +192,7 @@ func Create(o CreateOptions) (st *State, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("read init process: %w", err)
 	}
-	st = &State{
-		ID: o.ID, Bundle: bundle, Rootfs: cfg.Root.Path, Pid: sp.pid, PidStart: ps.startTime,
-		Created: time.Now().UTC(), Owner: owner(), Config: cfg, Cgroup: cg, NoPivot: o.NoPivot,
-		Annotations: cfg.Annotations, dir: dir,
-	}
+	st.Pid, st.PidStart = sp.pid, ps.startTime
 	if err := st.save(); err != nil {
 		return nil, err
 	}
@@ -195,15 +207,16 @@ func Create(o CreateOptions) (st *State, err error) {
 // bootstrapFor turns the namespaces of cfg into what nsexec does.
 func bootstrapFor(cfg *specs.Spec) (nsexec.Bootstrap, error) {
 	var b nsexec.Bootstrap
-	byType := map[specs.LinuxNamespaceType]specs.LinuxNamespace{}
-	for _, n := range cfg.Linux.Namespaces {
-		byType[n.Type] = n
+	byType := map[specs.LinuxNamespaceType]int{}
+	for i, n := range cfg.Linux.Namespaces {
+		byType[n.Type] = i
 	}
 	for _, t := range spec.NamespaceOrder() {
-		n, ok := byType[t]
+		i, ok := byType[t]
 		if !ok {
 			continue
 		}
+		n := cfg.Linux.Namespaces[i]
 		if n.Path == "" {
 			// A new cgroup namespace is made by init itself once it is in
 			// the container's cgroup.
@@ -213,7 +226,7 @@ func bootstrapFor(cfg *specs.Spec) (nsexec.Bootstrap, error) {
 			continue
 		}
 		if err := checkNamespaceFile(n.Path, cloneFlags[t].flag); err != nil {
-			return b, fmt.Errorf("linux.namespaces %s path: %w", t, err)
+			return b, fmt.Errorf("linux.namespaces[%d].path (%s): %w", i, t, err)
 		}
 		b.Join = append(b.Join, n.Path)
 		if t == specs.PIDNamespace || t == specs.TimeNamespace {
@@ -240,7 +253,7 @@ func bootstrapFor(cfg *specs.Spec) (nsexec.Bootstrap, error) {
 func checkNamespaceFile(path string, flag uintptr) error {
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return err
+		return fmt.Errorf("open %s: %w", path, err)
 	}
 	defer unix.Close(fd)
 	t, err := unix.IoctlRetInt(fd, unix.NS_GET_NSTYPE)
@@ -248,9 +261,19 @@ func checkNamespaceFile(path string, flag uintptr) error {
 		return fmt.Errorf("%s is not a namespace file: %w", path, err)
 	}
 	if uintptr(t) != flag {
-		return fmt.Errorf("%s is a namespace of another type", path)
+		return fmt.Errorf("%s is a namespace of another type (%s)", path, nsTypeName(uintptr(t)))
 	}
 	return nil
+}
+
+// nsTypeName names a CLONE_NEW* flag as config.json does.
+func nsTypeName(flag uintptr) string {
+	for t, c := range cloneFlags {
+		if c.flag == flag {
+			return string(t)
+		}
+	}
+	return fmt.Sprintf("%#x", flag)
 }
 
 func hasNewNS(cfg *specs.Spec, t specs.LinuxNamespaceType) bool {

@@ -43,6 +43,9 @@ func Exec(o ExecOptions) (int, error) {
 	if err := spec.ValidateProcess(o.Process); err != nil {
 		return -1, err
 	}
+	if !o.Process.Terminal && o.ConsoleSocket != "" {
+		return -1, errors.New("--console-socket given but the process has no terminal (use --tty)")
+	}
 	if o.Process.Terminal && o.Detach && o.ConsoleSocket == "" {
 		return -1, errors.New("a detached exec with a terminal needs --console-socket")
 	}
@@ -80,6 +83,11 @@ func Exec(o ExecOptions) (int, error) {
 		}
 	}
 	_ = unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+	var relay *signalRelay
+	if !o.Detach {
+		relay = catchSignals()
+		defer relay.stop()
+	}
 	s := &spawn{
 		cfg: initproc.Config{
 			Mode: initproc.ModeExec, ID: o.ID, Process: o.Process,
@@ -115,24 +123,24 @@ func Exec(o ExecOptions) (int, error) {
 	if o.Detach {
 		return 0, nil
 	}
-	return waitForeground(sp.pid, proxySide)
+	return waitForeground(sp.pid, proxySide, relay)
 }
 
 // waitForeground waits for pid, relaying signals and, when the process has
 // a terminal we hold the other end of, its input and output.
-func waitForeground(pid int, proxySide *os.File) (int, error) {
+func waitForeground(pid int, proxySide *os.File, relay *signalRelay) (int, error) {
 	if proxySide == nil {
-		return forwardAndWait(pid), nil
+		return forwardAndWait(pid, relay), nil
 	}
 	master, err := console.RecvFD(proxySide)
 	if err != nil {
 		_ = unix.Kill(pid, unix.SIGKILL)
-		forwardAndWait(pid)
+		forwardAndWait(pid, relay)
 		return -1, err
 	}
 	defer master.Close()
 	p := console.StartProxy(master, os.Stdin, os.Stdout)
-	code := forwardAndWait(pid)
+	code := forwardAndWait(pid, relay)
 	<-p.Done
 	p.Stop()
 	return code, nil

@@ -16,22 +16,48 @@ func ExitStatus(ws unix.WaitStatus) int {
 	return ws.ExitStatus()
 }
 
-// forwardAndWait relays the signals the runtime receives to pid and reaps
-// children until pid exits, returning its exit code. The runtime must be
-// pid's parent or its child subreaper. It blocks in wait4 rather than
-// waiting for SIGCHLD, which Go delivers milliseconds late.
-func forwardAndWait(pid int) int {
-	sigs := make(chan os.Signal, 64)
-	signal.Notify(sigs)
-	defer signal.Stop(sigs)
+// signalRelay holds the signals the runtime receives from the moment it
+// is made, so that one arriving while a foreground container or exec'd
+// process starts neither kills the runtime (leaving the process without
+// its parent) nor is lost: forwardAndWait passes the held ones on.
+type signalRelay struct {
+	ch chan os.Signal
+}
+
+// catchSignals starts holding the signals a process could be sent; stop
+// ends it. SIGCHLD and SIGURG (the Go scheduler's preemption signal) are
+// left out: they come often, mean nothing to the container, and could
+// fill the buffer so that a signal that matters is dropped.
+func catchSignals() *signalRelay {
+	r := &signalRelay{ch: make(chan os.Signal, 128)}
+	var sigs []os.Signal
+	for s := unix.Signal(1); s <= 64; s++ {
+		switch s {
+		case unix.SIGKILL, unix.SIGSTOP, unix.SIGCHLD, unix.SIGURG, unix.SIGWINCH:
+			continue
+		}
+		sigs = append(sigs, s)
+	}
+	signal.Notify(r.ch, sigs...)
+	return r
+}
+
+func (r *signalRelay) stop() { signal.Stop(r.ch) }
+
+// forwardAndWait relays the signals the runtime receives (and those relay
+// held already) to pid and reaps children until pid exits, returning its
+// exit code. The runtime must be pid's parent or its child subreaper. It
+// blocks in wait4 rather than waiting for SIGCHLD, which Go delivers
+// milliseconds late.
+func forwardAndWait(pid int, relay *signalRelay) int {
 	go func() {
-		for s := range sigs {
+		for s := range relay.ch {
 			sig, ok := s.(unix.Signal)
 			if !ok {
 				continue
 			}
 			switch sig {
-			case unix.SIGCHLD, unix.SIGWINCH, unix.SIGURG, unix.SIGPIPE:
+			case unix.SIGPIPE:
 				continue
 			}
 			_ = unix.Kill(pid, sig)

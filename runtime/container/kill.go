@@ -38,6 +38,16 @@ func Kill(root, id string, sig unix.Signal, all bool) error {
 	}
 	switch st.Status() {
 	case specs.StateCreated, specs.StateRunning:
+	case specs.StateStopped:
+		// As runc: --all still reaches what a stopped container without
+		// its own pid namespace left in its cgroup (containerd sends
+		// them SIGKILL this way once the init has exited).
+		if all && st.Cgroup != nil {
+			if pids, err := st.Cgroup.Procs(); err == nil && len(pids) > 0 {
+				return st.signalAll(sig)
+			}
+		}
+		return fmt.Errorf("cannot signal container %s: %w", id, ErrNotRunning)
 	default:
 		return fmt.Errorf("cannot signal container %s: %w", id, ErrNotRunning)
 	}

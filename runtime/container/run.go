@@ -23,6 +23,13 @@ func Run(o CreateOptions, detach bool) (int, error) {
 			o.Console, proxySide = a, b
 		}
 	}
+	var relay *signalRelay
+	if !detach {
+		// From here on a signal is held for the container, not fatal to
+		// the runtime.
+		relay = catchSignals()
+		defer relay.stop()
+	}
 	st, err := Create(o)
 	if err != nil {
 		return -1, err
@@ -37,7 +44,7 @@ func Run(o CreateOptions, detach bool) (int, error) {
 	if detach {
 		return 0, nil
 	}
-	code, err := waitForeground(st.Pid, proxySide)
+	code, err := waitForeground(st.Pid, proxySide, relay)
 	if derr := Delete(o.Root, o.ID, true); err == nil {
 		err = derr
 	}

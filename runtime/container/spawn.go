@@ -13,6 +13,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"berth/runtime/caps"
 	"berth/runtime/cgroups"
 	"berth/runtime/initproc"
 	"berth/runtime/nsexec"
@@ -74,8 +75,24 @@ func (sp *spawn) start() (*started, error) {
 		sp.cfg.ConsoleFD = next(sp.console)
 	}
 	sp.cfg.PreserveFDs = sp.preserve
+	if p := sp.cfg.Process; p != nil {
+		cp := *p
+		cp.Env = dedupEnv(p.Env)
+		sp.cfg.Process = &cp
+	}
+	// Init cannot trust the container's /proc/sys to say which
+	// capabilities the kernel has: read it here, on the host.
+	last, err := caps.LastCap()
+	if err != nil {
+		parent.Close()
+		return nil, err
+	}
+	sp.cfg.CapLastCap = last
 	cmd := &exec.Cmd{
-		Path:       "/proc/self/fd/" + strconv.Itoa(int(exe.Fd())),
+		// The child resolves the path after it has moved ExtraFiles to
+		// descriptors 3 and up, which may include exe's number: name the
+		// handle through this process, which holds it until Start returns.
+		Path:       "/proc/" + strconv.Itoa(os.Getpid()) + "/fd/" + strconv.Itoa(int(exe.Fd())),
 		Args:       []string{"berth-runtime", "init"},
 		Env:        []string{nsexec.EnvInitPipe + "=" + strconv.Itoa(sockFD)},
 		Dir:        sp.dir,
@@ -143,6 +160,26 @@ func (sp *spawn) start() (*started, error) {
 		}
 	}
 	return st, nil
+}
+
+// dedupEnv keeps the last of several settings of one variable, where it
+// was first set, as runc does: `exec -e NAME=x` overrides a NAME of the
+// config, and a program's getenv, which returns the first, sees x.
+func dedupEnv(env []string) []string {
+	last := make(map[string]string, len(env))
+	for _, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		last[name] = kv
+	}
+	out := make([]string, 0, len(last))
+	for _, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		if v, ok := last[name]; ok {
+			out = append(out, v)
+			delete(last, name)
+		}
+	}
+	return out
 }
 
 // writeIDMaps writes the uid and gid mappings of a new user namespace.

@@ -87,7 +87,9 @@ func (s *State) save() error {
 	return writeFileAtomic(filepath.Join(s.dir, stateFile), b, 0o600)
 }
 
-// writeFileAtomic replaces path with data: temp file, fsync, rename.
+// writeFileAtomic replaces path with data: temp file, then rename, so a
+// reader never sees half a file. No fsync: the state lives in /run and
+// does not outlive a reboot, so durability would buy nothing but latency.
 func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
@@ -99,10 +101,6 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
 		tmp.Close()
 		return fmt.Errorf("write %s: %w", path, err)
 	}

@@ -30,7 +30,7 @@ type process struct {
 // umask, no_new_privs. Errors surface here, before create reports ready.
 func prepare(cfg *Config, pty *os.File) (*process, error) {
 	p := cfg.Process
-	sets, err := caps.FromSpec(p.Capabilities)
+	sets, err := caps.FromSpec(p.Capabilities, cfg.CapLastCap)
 	if err != nil {
 		return nil, err
 	}

@@ -40,6 +40,9 @@ type Config struct {
 	FifoFD int `json:"fifoFD,omitempty"`
 	// ConsoleFD is the connected console socket, or 0.
 	ConsoleFD int `json:"consoleFD,omitempty"`
+	// CapLastCap is the host kernel's highest capability number, read by
+	// the runtime: the container's /proc/sys may be covered by a mount.
+	CapLastCap int `json:"capLastCap"`
 	// PreserveFDs counts descriptors from 3 up passed to the process.
 	PreserveFDs int `json:"preserveFDs,omitempty"`
 }

@@ -121,7 +121,7 @@ func (s *setup) devSymlinks() error {
 			return fmt.Errorf("symlink /dev/%s: %w", l[1], err)
 		}
 	}
-	if s.hasMount("/dev/pts") {
+	if s.hasMount("/dev/pts") && !s.devIsBind() {
 		if err := unix.Unlinkat(int(dev.Fd()), "ptmx", 0); err != nil && !errors.Is(err, unix.ENOENT) {
 			return fmt.Errorf("remove /dev/ptmx: %w", err)
 		}

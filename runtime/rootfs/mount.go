@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -28,6 +29,9 @@ func (s *setup) mountOne(i int, m specs.Mount) error {
 	}
 	if opts.TmpCopyUp {
 		return fmt.Errorf("mounts[%d] (%s): tmpcopyup is not supported", i, dest)
+	}
+	if err := checkProcMount(m, dest); err != nil {
+		return fmt.Errorf("mounts[%d]: %w", i, err)
 	}
 	switch {
 	case m.Type == "bind" || opts.Bind():
@@ -137,4 +141,34 @@ func (s *setup) finishMount(dest string, o spec.MountOptions) error {
 		}
 	}
 	return nil
+}
+
+// procFiles are the files under /proc a bind mount may cover, as runc
+// allows them for lxcfs.
+var procFiles = map[string]bool{
+	"/proc/cpuinfo": true, "/proc/diskstats": true, "/proc/meminfo": true,
+	"/proc/stat": true, "/proc/swaps": true, "/proc/uptime": true,
+	"/proc/loadavg": true, "/proc/slabinfo": true, "/proc/net/dev": true,
+	"/proc/sys/kernel/ns_last_pid": true,
+}
+
+// checkProcMount refuses mounts that would cover parts of /proc (other than
+// a proc mount on /proc itself and the lxcfs files): a mount over, say,
+// /proc/self/attr or /proc/sys would let an image or a careless config
+// disarm the runtime's own writes there (CVE-2019-16884, CVE-2025-52881).
+func checkProcMount(m specs.Mount, dest string) error {
+	dest = filepath.Clean(dest)
+	if dest == "/proc" {
+		if m.Type != "proc" {
+			return fmt.Errorf("%s: only a proc filesystem may be mounted on /proc, not %q", dest, m.Type)
+		}
+		return nil
+	}
+	if !strings.HasPrefix(dest, "/proc/") {
+		return nil
+	}
+	if procFiles[dest] {
+		return nil
+	}
+	return fmt.Errorf("%s: mounts inside /proc are refused (only %s may be bound)", dest, "the lxcfs files such as /proc/meminfo")
 }

@@ -108,12 +108,9 @@ func Setup(cfg Config) error {
 		return err
 	}
 	if cfg.Spec.Root.Readonly {
-		slash, err := os.OpenFile("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return fmt.Errorf("open /: %w", err)
-		}
-		defer slash.Close()
-		if err := remountBind(slash, unix.MS_RDONLY, 0); err != nil {
+		// By descriptor, not through the container's /proc.
+		attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
+		if err := unix.MountSetattr(unix.AT_FDCWD, "/", 0, attr); err != nil {
 			return fmt.Errorf("make rootfs read-only: %w", err)
 		}
 	}

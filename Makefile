@@ -63,6 +63,7 @@ fuzz:
 	$(GO) test ./runtime/cgroups -run '^$$' -fuzz '^FuzzUnescape$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./runtime/nsexec -run '^$$' -fuzz '^FuzzBootstrapEncode$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./runtime/caps -run '^$$' -fuzz '^FuzzParseCapability$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./runtime/initproc -run '^$$' -fuzz '^FuzzPasswdHome$$' -fuzztime $(FUZZTIME)
 
 # bench compares berth-runtime with runc and crun side by side (results in
 # bench/results/<date>; RUNS, WARMUP, SPLIT_RUNS tune it, see bench/README.md).

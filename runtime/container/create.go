@@ -33,6 +33,12 @@ type CreateOptions struct {
 	PreserveFDs   int
 	// Stdio of the container's process; nil entries mean the caller's.
 	Stdio [3]*os.File
+	// beforeStart, if set, is called just before the container's first
+	// process is started.
+	beforeStart func()
+	// proxyTerminal makes Create, for a process with a terminal and no
+	// console socket, keep the terminal's other end in State.proxy.
+	proxyTerminal bool
 }
 
 // cloneFlags maps namespace types to their CLONE_NEW* flag and the name of
@@ -67,6 +73,20 @@ func Create(o CreateOptions) (st *State, err error) {
 	}
 	if cfg.Process == nil {
 		return nil, fmt.Errorf("%s: process: required to create a container", filepath.Join(bundle, spec.ConfigName))
+	}
+	var proxy *os.File
+	if cfg.Process.Terminal && o.ConsoleSocket == "" && o.Console == nil && o.proxyTerminal {
+		a, b, err := socketPair()
+		if err != nil {
+			return nil, err
+		}
+		defer a.Close()
+		defer func() {
+			if err != nil {
+				b.Close()
+			}
+		}()
+		o.Console, proxy = a, b
 	}
 	if cfg.Process.Terminal && o.ConsoleSocket == "" && o.Console == nil {
 		return nil, errors.New("process.terminal is set: --console-socket is required")
@@ -173,6 +193,9 @@ func Create(o CreateOptions) (st *State, err error) {
 		preserve: o.PreserveFDs,
 		stdio:    stdio(o.Stdio),
 	}
+	if o.beforeStart != nil {
+		o.beforeStart()
+	}
 	sp, err = s.start()
 	if err != nil {
 		return nil, err
@@ -192,7 +215,7 @@ func Create(o CreateOptions) (st *State, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("read init process: %w", err)
 	}
-	st.Pid, st.PidStart = sp.pid, ps.startTime
+	st.Pid, st.PidStart, st.proxy = sp.pid, ps.startTime, proxy
 	if err := st.save(); err != nil {
 		return nil, err
 	}

@@ -100,6 +100,9 @@ func Exec(o ExecOptions) (int, error) {
 		preserve: o.PreserveFDs,
 		stdio:    stdio([3]*os.File{}),
 	}
+	if relay != nil {
+		relay.wait()
+	}
 	sp, err := s.start()
 	if err != nil {
 		return -1, err

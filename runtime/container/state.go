@@ -46,6 +46,9 @@ type State struct {
 	Annotations map[string]string `json:"annotations,omitempty"`
 
 	dir string
+	// proxy is the runtime's end of a terminal Create made for a
+	// foreground run (see CreateOptions.proxyTerminal).
+	proxy *os.File
 }
 
 // Dir is the container's state directory.

@@ -88,7 +88,8 @@ func prepare(cfg *Config, pty *os.File) (*process, error) {
 			return nil, fmt.Errorf("set no_new_privs: %w", err)
 		}
 	}
-	path, err := lookPath(p.Args[0], p.Env)
+	env := withHome(p.Env, p.User.UID)
+	path, err := lookPath(p.Args[0], env)
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +98,7 @@ func prepare(cfg *Config, pty *os.File) (*process, error) {
 	if err := unix.CloseRange(uint(3+cfg.PreserveFDs), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
 		return nil, fmt.Errorf("mark descriptors close-on-exec: %w", err)
 	}
-	return &process{path: path, args: p.Args, env: p.Env}, nil
+	return &process{path: path, args: p.Args, env: env}, nil
 }
 
 // checkCwd refuses a working directory outside the container's root, such

@@ -177,27 +177,27 @@ func TestBadConfig(t *testing.T) {
 			return b.save(t)
 		}, []string{"linux.gidMappings", "user namespace"}},
 		{"namespace path missing", func(t *testing.T, b *bundle) string {
-			b.withoutNamespace("network")
+			b.dropNamespace(specs.NetworkNamespace)
 			b.Spec.Linux.Namespaces = append(b.Spec.Linux.Namespaces, specs.LinuxNamespace{Type: "network", Path: "/run/netns/no-such-ns"})
 			return b.save(t)
 		}, []string{"linux.namespaces[5].path", "network", "/run/netns/no-such-ns", "no such file"}},
 		{"namespace path of another type", func(t *testing.T, b *bundle) string {
-			b.withoutNamespace("network")
+			b.dropNamespace(specs.NetworkNamespace)
 			b.Spec.Linux.Namespaces = append(b.Spec.Linux.Namespaces, specs.LinuxNamespace{Type: "network", Path: "/proc/self/ns/uts"})
 			return b.save(t)
 		}, []string{"linux.namespaces[5].path", "network", "/proc/self/ns/uts", "another type"}},
 		{"namespace path not a namespace", func(t *testing.T, b *bundle) string {
-			b.withoutNamespace("ipc")
+			b.dropNamespace(specs.IPCNamespace)
 			b.Spec.Linux.Namespaces = append(b.Spec.Linux.Namespaces, specs.LinuxNamespace{Type: "ipc", Path: "/etc/hostname"})
 			return b.save(t)
 		}, []string{"linux.namespaces[5].path", "ipc", "/etc/hostname", "not a namespace"}},
 		{"relative namespace path", func(t *testing.T, b *bundle) string {
-			b.withoutNamespace("ipc")
+			b.dropNamespace(specs.IPCNamespace)
 			b.Spec.Linux.Namespaces = append(b.Spec.Linux.Namespaces, specs.LinuxNamespace{Type: "ipc", Path: "ns/ipc"})
 			return b.save(t)
 		}, []string{"linux.namespaces[5].path", "absolute"}},
 		{"no mount namespace", func(t *testing.T, b *bundle) string {
-			b.withoutNamespace("mount")
+			b.dropNamespace(specs.MountNamespace)
 			return b.save(t)
 		}, []string{"linux.namespaces", "mount"}},
 		{"unknown rootfs propagation", func(t *testing.T, b *bundle) string {
@@ -229,7 +229,7 @@ func TestBadConfig(t *testing.T) {
 			return b.save(t)
 		}, []string{"linux.cgroupsPath", ".."}},
 		{"hostname without uts namespace", func(t *testing.T, b *bundle) string {
-			b.withoutNamespace("uts")
+			b.dropNamespace(specs.UTSNamespace)
 			b.Spec.Hostname = "h"
 			return b.save(t)
 		}, []string{"hostname", "uts"}},

@@ -5,12 +5,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"berth/runtime/spec"
 )
 
 // Benchmarks of the berth-runtime binary, as an engine drives it. They
@@ -20,23 +17,14 @@ import (
 //	go test ./tests/runtime -run '^$' -bench . -benchtime 50x
 
 // benchBundle writes a bundle on the shared busybox rootfs that runs args
-// without a terminal, as newBundle does for tests.
+// without a terminal.
 func benchBundle(b *testing.B, args ...string) *bundle {
 	b.Helper()
 	if os.Geteuid() != 0 {
 		b.Skip("needs root")
 	}
-	bd := &bundle{Dir: b.TempDir(), Spec: spec.Default()}
-	bd.Spec.Root.Path = sharedRootfs
-	bd.Spec.Process.Terminal = false
-	bd.Spec.Process.Args = args
-	data, err := json.MarshalIndent(bd.Spec, "", "  ")
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(bd.Dir, "config.json"), data, 0o644); err != nil {
-		b.Fatal(err)
-	}
+	bd := newBundle(b, args...)
+	bd.save(b)
 	return bd
 }
 

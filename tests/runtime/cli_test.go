@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -13,12 +12,6 @@ import (
 	"testing"
 	"time"
 )
-
-// command returns an unstarted berth-runtime invocation with --root set,
-// for tests that need their own stdio or extra descriptors.
-func (e *env) command(args ...string) *exec.Cmd {
-	return exec.Command(binary, append([]string{"--root", e.root}, args...)...)
-}
 
 // create saves b, creates a container from it and returns its id.
 func (e *env) create(b *bundle, flags ...string) string {

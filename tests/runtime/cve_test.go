@@ -145,38 +145,6 @@ func (b *bundle) cveAddCaps(caps ...string) {
 	c.Permitted = append(c.Permitted, caps...)
 }
 
-// cveJoin makes the container join the namespace of type typ at path.
-func (b *bundle) cveJoin(typ specs.LinuxNamespaceType, path string) {
-	for i, n := range b.Spec.Linux.Namespaces {
-		if n.Type == typ {
-			b.Spec.Linux.Namespaces[i].Path = path
-			return
-		}
-	}
-	b.Spec.Linux.Namespaces = append(b.Spec.Linux.Namespaces, specs.LinuxNamespace{Type: typ, Path: path})
-}
-
-// cveRunFiles is env.run with extra descriptors from 3 up, for
-// --preserve-fds.
-func (e *env) cveRunFiles(extra []*os.File, args ...string) (string, string, int) {
-	e.t.Helper()
-	cmd := exec.Command(binary, append([]string{"--root", e.root}, args...)...)
-	outf, errf := tempFile(e.t), tempFile(e.t)
-	cmd.Stdout, cmd.Stderr = outf, errf
-	cmd.ExtraFiles = extra
-	err := cmd.Run()
-	out, errb := readBack(e.t, outf), readBack(e.t, errf)
-	code := 0
-	if err != nil {
-		ee, ok := err.(*exec.ExitError)
-		if !ok {
-			e.t.Fatalf("run berth-runtime %v: %v", args, err)
-		}
-		code = ee.ExitCode()
-	}
-	return out, errb, code
-}
-
 // cveStart creates and starts the bundle and returns the container's id
 // and init pid.
 func (e *env) cveStart(b *bundle) (string, int) {
@@ -288,7 +256,7 @@ func TestCVE_2019_5736_CreatedInitExe(t *testing.T) {
 
 			// Pid 1 of the shared pid namespace is the victim's init.
 			attacker, rootfs := cveAttackerBundle(t, "attack 1\necho DONE >> $log\nsleep 1000\n")
-			attacker.cveJoin(specs.PIDNamespace, fmt.Sprintf("/proc/%d/ns/pid", vpid))
+			attacker.setNamespace(specs.PIDNamespace, fmt.Sprintf("/proc/%d/ns/pid", vpid))
 			if ptrace {
 				attacker.cveAddCaps("CAP_SYS_PTRACE")
 			}
@@ -371,7 +339,7 @@ sleep 1000
 	defer r.Close()
 	defer w.Close()
 	pidFile := filepath.Join(t.TempDir(), "pid")
-	if _, stderr, code := e.cveRunFiles([]*os.File{r}, "exec", "--detach", "--preserve-fds", "1",
+	if _, stderr, code := e.runWithFiles([]*os.File{r}, "exec", "--detach", "--preserve-fds", "1",
 		"--pid-file", pidFile, "--env", "_BERTH_INITPIPE=3", id, "/proc/self/exe", "init"); code != 0 {
 		t.Fatalf("exec /proc/self/exe: exit %d: %s", code, stderr)
 	}
@@ -463,13 +431,13 @@ func TestCVE_2024_21626_LeakedFdCwd(t *testing.T) {
 	defer dir.Close()
 	b := newBundle(t, "sh", "-c", cveCwdScript)
 	b.Spec.Process.Cwd = "/proc/self/fd/3"
-	out, stderr, code := e.cveRunFiles([]*os.File{dir}, "run", "--preserve-fds", "1", "--bundle", b.save(t), e.id())
+	out, stderr, code := e.runWithFiles([]*os.File{dir}, "run", "--preserve-fds", "1", "--bundle", b.save(t), e.id())
 	if code == 0 {
 		t.Errorf("run with a host directory as cwd succeeded: %s", out)
 	} else {
 		t.Logf("run with a host directory as cwd: refused: %s", strings.TrimSpace(stderr))
 	}
-	out, stderr, code = e.cveRunFiles([]*os.File{dir}, "exec", "--preserve-fds", "1", "--cwd", "/proc/self/fd/3", id, "sh", "-c", cveCwdScript)
+	out, stderr, code = e.runWithFiles([]*os.File{dir}, "exec", "--preserve-fds", "1", "--cwd", "/proc/self/fd/3", id, "sh", "-c", cveCwdScript)
 	if code == 0 {
 		t.Errorf("exec with a host directory as cwd succeeded: %s", out)
 	} else {
@@ -526,7 +494,7 @@ func TestCVE_2024_21626_NoLeakedFds(t *testing.T) {
 	defer extra[0].Close()
 	defer extra[1].Close()
 	b := newBundle(t, "ls", "-l", "/proc/self/fd")
-	out, stderr, code = e.cveRunFiles(extra, "run", "--preserve-fds", "2", "--bundle", b.save(t), e.id())
+	out, stderr, code = e.runWithFiles(extra, "run", "--preserve-fds", "2", "--bundle", b.save(t), e.id())
 	if code != 0 {
 		t.Fatalf("run --preserve-fds 2: exit %d: %s", code, stderr)
 	}
@@ -535,7 +503,7 @@ func TestCVE_2024_21626_NoLeakedFds(t *testing.T) {
 	id, _ := e.cveStart(newBundle(t, "sleep", "1000"))
 	out = e.mustRun("exec", id, "ls", "-l", "/proc/self/fd")
 	cveCheckFDs(t, "exec", cveOpenFDs(t, out), 3)
-	out, stderr, code = e.cveRunFiles(extra[:1], "exec", "--preserve-fds", "1", id, "ls", "-l", "/proc/self/fd")
+	out, stderr, code = e.runWithFiles(extra[:1], "exec", "--preserve-fds", "1", id, "ls", "-l", "/proc/self/fd")
 	if code != 0 {
 		t.Fatalf("exec --preserve-fds 1: exit %d: %s", code, stderr)
 	}

@@ -18,25 +18,6 @@ func (e *env) execOut(id string, args ...string) string {
 	return e.mustRun(append([]string{"exec", id}, args...)...)
 }
 
-// runWithFiles runs berth-runtime with extra descriptors from fd 3 on.
-func (e *env) runWithFiles(extra []*os.File, args ...string) (string, string, int) {
-	e.t.Helper()
-	cmd := e.command(args...)
-	outf, errf := tempFile(e.t), tempFile(e.t)
-	cmd.Stdout, cmd.Stderr = outf, errf
-	cmd.ExtraFiles = extra
-	err := cmd.Run()
-	out, errb := readBack(e.t, outf), readBack(e.t, errf)
-	code := 0
-	if err != nil {
-		if cmd.ProcessState == nil {
-			e.t.Fatalf("run berth-runtime %v: %v", args, err)
-		}
-		code = cmd.ProcessState.ExitCode()
-	}
-	return out, errb, code
-}
-
 func TestExecJoinsNamespacesAndCgroup(t *testing.T) {
 	e := newEnv(t)
 	b := newBundle(t, "sh", "-c", "echo from-init > /tmp/marker; sleep 60")

@@ -140,7 +140,24 @@ func (e *env) run(args ...string) (string, string, int) {
 
 func (e *env) runIn(stdin *os.File, args ...string) (string, string, int) {
 	e.t.Helper()
-	cmd := exec.Command(binary, append([]string{"--root", e.root}, args...)...)
+	return e.runWith(stdin, nil, args...)
+}
+
+// runWithFiles runs berth-runtime with extra descriptors from fd 3 on.
+func (e *env) runWithFiles(extra []*os.File, args ...string) (string, string, int) {
+	e.t.Helper()
+	return e.runWith(nil, extra, args...)
+}
+
+// command returns an unstarted berth-runtime invocation with --root set,
+// for tests that need their own stdio or extra descriptors.
+func (e *env) command(args ...string) *exec.Cmd {
+	return exec.Command(binary, append([]string{"--root", e.root}, args...)...)
+}
+
+func (e *env) runWith(stdin *os.File, extra []*os.File, args ...string) (string, string, int) {
+	e.t.Helper()
+	cmd := e.command(args...)
 	// Files, not pipes: a detached container keeps the stdio it was given,
 	// and a pipe would never reach end of file.
 	outf, errf := tempFile(e.t), tempFile(e.t)
@@ -148,6 +165,7 @@ func (e *env) runIn(stdin *os.File, args ...string) (string, string, int) {
 	if stdin != nil {
 		cmd.Stdin = stdin
 	}
+	cmd.ExtraFiles = extra
 	err := cmd.Run()
 	out, errb := readBack(e.t, outf), readBack(e.t, errf)
 	code := 0
@@ -225,7 +243,7 @@ type bundle struct {
 
 // newBundle returns a bundle on the shared read-only busybox rootfs that
 // runs args without a terminal.
-func newBundle(t *testing.T, args ...string) *bundle {
+func newBundle(t testing.TB, args ...string) *bundle {
 	t.Helper()
 	dir := t.TempDir()
 	s := spec.Default()
@@ -247,7 +265,7 @@ func (b *bundle) privateRootfs(t *testing.T) string {
 	return dir
 }
 
-func (b *bundle) save(t *testing.T) string {
+func (b *bundle) save(t testing.TB) string {
 	t.Helper()
 	data, err := json.MarshalIndent(b.Spec, "", "  ")
 	if err != nil {

@@ -210,7 +210,7 @@ func startHung(t *testing.T, cmd *exec.Cmd, cg string) chan error {
 func TestRunSignalDuringCreate(t *testing.T) {
 	e := newEnv(t)
 	b := newBundle(t, "sleep", "100")
-	b.withoutNamespace("pid") // so sleep dies of SIGTERM
+	b.dropNamespace(specs.PIDNamespace) // so sleep dies of SIGTERM
 	dir := b.save(t)
 	id := e.id()
 	cg := frozenCgroup(t, id)
@@ -336,23 +336,12 @@ func TestKillSignals(t *testing.T) {
 	e.assertNothingLeft(id, b.Dir)
 }
 
-// withoutNamespace drops a namespace type from the bundle.
-func (b *bundle) withoutNamespace(typ string) {
-	var ns []specs.LinuxNamespace
-	for _, n := range b.Spec.Linux.Namespaces {
-		if string(n.Type) != typ {
-			ns = append(ns, n)
-		}
-	}
-	b.Spec.Linux.Namespaces = ns
-}
-
 // TestKillAll runs a container without its own pid namespace, so killing
 // its init leaves the other processes: --all must reach each of them.
 func TestKillAll(t *testing.T) {
 	e := newEnv(t)
 	b := newBundle(t, "sh", "-c", "sleep 1000 & sleep 1001 & wait")
-	b.withoutNamespace("pid")
+	b.dropNamespace(specs.PIDNamespace)
 	id := e.startContainer(b)
 	pids := waitProcs(t, e, id, 3)
 
@@ -396,7 +385,7 @@ func TestKillAllInPidNamespace(t *testing.T) {
 func TestDeleteStoppedKillsLeftovers(t *testing.T) {
 	e := newEnv(t)
 	b := newBundle(t, "sh", "-c", "sleep 1000 & sleep 1001 & wait")
-	b.withoutNamespace("pid")
+	b.dropNamespace(specs.PIDNamespace)
 	id := e.startContainer(b)
 	pids := waitProcs(t, e, id, 3)
 	init := e.pid(id)
@@ -496,7 +485,7 @@ func TestRunForegroundSignals(t *testing.T) {
 func TestRunForegroundKilled(t *testing.T) {
 	e := newEnv(t)
 	b := newBundle(t, "sh", "-c", "kill -KILL $$")
-	b.withoutNamespace("pid") // a pid namespace's init cannot kill itself
+	b.dropNamespace(specs.PIDNamespace) // a pid namespace's init cannot kill itself
 	if _, stderr, code := e.runContainer(b); code != 128+9 {
 		t.Errorf("run of a process killed by SIGKILL: exit %d, want 137 (stderr %q)", code, stderr)
 	}
@@ -562,7 +551,7 @@ func TestPsStopped(t *testing.T) {
 func TestKillAllStopped(t *testing.T) {
 	e := newEnv(t)
 	b := newBundle(t, "sh", "-c", "sleep 1000 & sleep 1001 & exit 0")
-	b.withoutNamespace("pid")
+	b.dropNamespace(specs.PIDNamespace)
 	id := e.create(b)
 	e.mustRun("start", id)
 	e.waitStatus(id, "stopped")

@@ -76,17 +76,17 @@ func Create(o CreateOptions) (st *State, err error) {
 	}
 	var proxy *os.File
 	if cfg.Process.Terminal && o.ConsoleSocket == "" && o.Console == nil && o.proxyTerminal {
-		a, b, err := socketPair()
-		if err != nil {
+		var ours, theirs *os.File
+		if theirs, ours, err = socketPair(); err != nil {
 			return nil, err
 		}
-		defer a.Close()
+		defer theirs.Close()
 		defer func() {
-			if err != nil {
-				b.Close()
+			if err != nil { // Create's result
+				ours.Close()
 			}
 		}()
-		o.Console, proxy = a, b
+		o.Console, proxy = theirs, ours
 	}
 	if cfg.Process.Terminal && o.ConsoleSocket == "" && o.Console == nil {
 		return nil, errors.New("process.terminal is set: --console-socket is required")

@@ -25,11 +25,11 @@ func Main() {
 		fmt.Fprintln(os.Stderr, "berth-runtime init:", err)
 		os.Exit(1)
 	}
-	if err := run(sock); err != nil {
-		_ = json.NewEncoder(sock).Encode(Message{Type: MsgError, Error: err.Error()})
-		os.Exit(1)
-	}
-	os.Exit(1) // run only returns on error
+	// run returns only on failure: on success the process has become the
+	// user's program.
+	err = run(sock)
+	_ = json.NewEncoder(sock).Encode(Message{Type: MsgError, Error: err.Error()})
+	os.Exit(1)
 }
 
 func initSocket() (*os.File, error) {

@@ -94,7 +94,8 @@ func newRootCommand(g *globals) *cobra.Command {
 	root.AddCommand(
 		newSpecCommand(g), newCreateCommand(g), newStartCommand(g), newRunCommand(g),
 		newStateCommand(g), newKillCommand(g), newDeleteCommand(g), newListCommand(g),
-		newPsCommand(g), newExecCommand(g),
+		newPsCommand(g), newExecCommand(g), newPauseCommand(g), newResumeCommand(g),
+		newUpdateCommand(g), newEventsCommand(g),
 	)
 	return root
 }
@@ -151,6 +152,8 @@ func (g *globals) setupLog() error {
 	default:
 		return fmt.Errorf("--log-format: unknown format %q (text or json)", g.logFormat)
 	}
+	// Library code (hook warnings, seccomp debug) logs through the default.
+	slog.SetDefault(g.log)
 	if g.logPath == "" {
 		// Errors already go to stderr once; don't log them twice there.
 		g.log = nil

@@ -1,6 +1,8 @@
 package container
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -14,6 +16,7 @@ import (
 
 	"berth/runtime/cgroups"
 	"berth/runtime/console"
+	"berth/runtime/hooks"
 	"berth/runtime/initproc"
 	"berth/runtime/nsexec"
 	"berth/runtime/spec"
@@ -71,6 +74,9 @@ func Create(o CreateOptions) (st *State, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := hooks.Validate(cfg.Hooks); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(bundle, spec.ConfigName), err)
+	}
 	if cfg.Process == nil {
 		return nil, fmt.Errorf("%s: process: required to create a container", filepath.Join(bundle, spec.ConfigName))
 	}
@@ -95,6 +101,10 @@ func Create(o CreateOptions) (st *State, err error) {
 		return nil, errors.New("--console-socket given but process.terminal is false")
 	}
 	boot, err := bootstrapFor(cfg)
+	if err != nil {
+		return nil, err
+	}
+	filter, err := seccompFilter(o.Root, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -123,6 +133,8 @@ func Create(o CreateOptions) (st *State, err error) {
 	}
 	defer unlock()
 	var sp *started
+	// rec is the container's record; st, the result, is nil on failure.
+	var rec *State
 	defer func() {
 		if err == nil {
 			return
@@ -132,6 +144,13 @@ func Create(o CreateOptions) (st *State, err error) {
 		}
 		_ = cg.Destroy()
 		os.RemoveAll(dir)
+		if sp != nil && rec != nil {
+			// The container was stopped; the lifecycle goes on with
+			// delete and its poststop hooks (runtime-spec runtime.md).
+			s := rec.OCI()
+			s.Status, s.Pid = specs.StateStopped, 0
+			runPoststop(cfg.Hooks, s)
+		}
 	}()
 	// Record the container before anything is made: should this process
 	// die midway, later commands see it creating and delete finds its
@@ -141,6 +160,7 @@ func Create(o CreateOptions) (st *State, err error) {
 		Owner: owner(), Config: cfg, Cgroup: cg, NoPivot: o.NoPivot,
 		Annotations: cfg.Annotations, dir: dir,
 	}
+	rec = st
 	if err := st.save(); err != nil {
 		return nil, err
 	}
@@ -172,12 +192,15 @@ func Create(o CreateOptions) (st *State, err error) {
 	if err := cg.Create(); err != nil {
 		return nil, err
 	}
+	if err := cg.Set(cfg.Linux.Resources); err != nil {
+		return nil, err
+	}
 	// The runtime adopts the container's init if the constructor forks, so
 	// a failed setup can be reaped here.
 	_ = unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 	s := &spawn{
 		cfg: initproc.Config{
-			Mode: initproc.ModeCreate, ID: o.ID, Spec: cfg, Process: cfg.Process,
+			Mode: initproc.ModeCreate, ID: o.ID, Spec: cfg, Process: cfg.Process, Seccomp: filter,
 			Rootfs: cfg.Root.Path, Bundle: bundle, NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring,
 			UserNS:      hasNewNS(cfg, specs.UserNamespace),
 			CgroupNS:    hasNewNS(cfg, specs.CgroupNamespace),
@@ -192,6 +215,9 @@ func Create(o CreateOptions) (st *State, err error) {
 		console:  consoleSock,
 		preserve: o.PreserveFDs,
 		stdio:    stdio(o.Stdio),
+		state: func(pid int) ([]byte, error) {
+			return creatingState(st, pid)
+		},
 	}
 	if o.beforeStart != nil {
 		o.beforeStart()
@@ -200,15 +226,8 @@ func Create(o CreateOptions) (st *State, err error) {
 	if err != nil {
 		return nil, err
 	}
-	msg, err := sp.readReply()
-	if err != nil {
-		if handshakeEOF(err) {
-			err = errors.New("container init exited during setup")
-		}
-		return nil, fmt.Errorf("create container %s: %w", o.ID, err)
-	}
-	if msg.Type != initproc.MsgReady {
-		return nil, fmt.Errorf("create container %s: unexpected message %q from init", o.ID, msg.Type)
+	if err := waitReady(sp, st, o.ID); err != nil {
+		return nil, err
 	}
 	sp.sock.Close()
 	ps, err := readStat(sp.pid)
@@ -225,6 +244,66 @@ func Create(o CreateOptions) (st *State, err error) {
 		}
 	}
 	return st, nil
+}
+
+// waitReady reads init's messages until it reports ready, running the
+// prestart and createRuntime hooks when init asks for them.
+func waitReady(sp *started, st *State, id string) error {
+	for {
+		msg, err := sp.readReply()
+		if err != nil {
+			if handshakeEOF(err) {
+				err = errors.New("container init exited during setup")
+			}
+			return fmt.Errorf("create container %s: %w", id, err)
+		}
+		switch msg.Type {
+		case initproc.MsgReady:
+			return nil
+		case initproc.MsgRunHooks:
+			herr := runtimeHooks(st, sp.pid)
+			answer := initproc.Message{Type: initproc.MsgHooksDone}
+			if herr != nil {
+				answer = initproc.Message{Type: initproc.MsgError, Error: herr.Error()}
+			}
+			if err := json.NewEncoder(sp.sock).Encode(answer); err != nil && herr == nil {
+				return fmt.Errorf("create container %s: answer init: %w", id, err)
+			}
+			if herr != nil {
+				return fmt.Errorf("create container %s: %w", id, herr)
+			}
+		default:
+			return fmt.Errorf("create container %s: unexpected message %q from init", id, msg.Type)
+		}
+	}
+}
+
+// runtimeHooks runs the prestart (deprecated, run first as runc does) and
+// createRuntime hooks in the runtime's namespaces, while init waits before
+// pivot_root with the container's namespaces and mounts made.
+func runtimeHooks(st *State, pid int) error {
+	state, err := creatingState(st, pid)
+	if err != nil {
+		return err
+	}
+	for _, kind := range []hooks.Kind{hooks.Prestart, hooks.CreateRuntime} {
+		if err := hooks.RunAll(context.Background(), kind, hooks.List(st.Config.Hooks, kind), state); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// creatingState is the OCI state JSON the create-time hooks get: status
+// creating, with the pid of init on the host.
+func creatingState(st *State, pid int) ([]byte, error) {
+	s := st.OCI()
+	s.Status, s.Pid = specs.StateCreating, pid
+	b, err := json.Marshal(s)
+	if err != nil {
+		return nil, fmt.Errorf("encode state for hooks: %w", err)
+	}
+	return b, nil
 }
 
 // bootstrapFor turns the namespaces of cfg into what nsexec does.

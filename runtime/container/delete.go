@@ -1,8 +1,11 @@
 package container
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"berth/runtime/cgroups"
+	"berth/runtime/hooks"
 )
 
 // killTimeout bounds how long Delete waits for killed processes.
@@ -40,8 +44,15 @@ func Delete(root, id string, force bool) error {
 	if st, err = Load(root, id); err != nil {
 		return gone(err)
 	}
-	if st.Status() == specs.StateRunning && !force {
-		return fmt.Errorf("cannot delete container %s: %w (use --force)", id, ErrRunning)
+	switch st.Status() {
+	case specs.StateRunning:
+		if !force {
+			return fmt.Errorf("cannot delete container %s: %w (use --force)", id, ErrRunning)
+		}
+	case StatePaused:
+		if !force {
+			return fmt.Errorf("cannot delete container %s: %w (use --force)", id, ErrPaused)
+		}
 	}
 	// A created container's waiting init goes without force, and so do
 	// processes left in the cgroup of a stopped container without its own
@@ -49,7 +60,33 @@ func Delete(root, id string, force bool) error {
 	if err := st.killAll(); err != nil {
 		return err
 	}
-	return st.destroy()
+	// The state as it was, for the poststop hooks once it is gone.
+	final := st.OCI()
+	if err := st.destroy(); err != nil {
+		return err
+	}
+	if st.Config != nil {
+		runPoststop(st.Config.Hooks, final)
+	}
+	return nil
+}
+
+// runPoststop runs the poststop hooks after the container is gone; as the
+// runtime spec says, a failure is logged as a warning and the lifecycle
+// goes on.
+func runPoststop(h *specs.Hooks, state OCIState) {
+	list := hooks.List(h, hooks.Poststop)
+	if len(list) == 0 {
+		return
+	}
+	b, err := json.Marshal(state)
+	if err != nil {
+		slog.Warn("poststop hooks not run", "id", state.ID, "error", err)
+		return
+	}
+	for _, err := range hooks.RunEach(context.Background(), hooks.Poststop, list, b) {
+		slog.Warn("poststop hook failed", "id", state.ID, "error", err)
+	}
 }
 
 // killAll SIGKILLs every process of the container and waits for them.
@@ -76,17 +113,23 @@ func (st *State) killAll() error {
 	return nil
 }
 
-// thaw lets the processes of a frozen cgroup v1 freezer run again, so the
-// SIGKILL they were sent takes effect: a v1 freezer holds even fatal
-// signals (v2 does not). A create killed while its cgroup was frozen, or a
-// paused container, would otherwise never die.
+// thaw lets the processes of a frozen cgroup run again, so the SIGKILL
+// they were sent takes effect: a v1 freezer holds even fatal signals. A
+// create killed while its cgroup was frozen, or a paused container, would
+// otherwise never die.
 func thaw(m *cgroups.Manager) {
+	if m == nil {
+		return
+	}
 	for name, dir := range m.Paths {
 		for _, c := range strings.Split(name, ",") {
 			if c == "freezer" {
 				_ = os.WriteFile(filepath.Join(dir, "freezer.state"), []byte("THAWED"), 0)
 			}
 		}
+	}
+	if m.Mode == cgroups.V2 {
+		_ = m.Thaw()
 	}
 }
 

@@ -37,6 +37,8 @@ func Exec(o ExecOptions) (int, error) {
 	}
 	switch st.Status() {
 	case specs.StateCreated, specs.StateRunning:
+	case StatePaused:
+		return -1, fmt.Errorf("cannot exec in container %s: %w (resume it first)", o.ID, ErrPaused)
 	default:
 		return -1, fmt.Errorf("cannot exec in container %s: %w", o.ID, ErrNotRunning)
 	}
@@ -82,6 +84,11 @@ func Exec(o ExecOptions) (int, error) {
 			defer proxySide.Close()
 		}
 	}
+	// Exec'd processes are confined by the container's profile too.
+	filter, err := seccompFilter(o.Root, st.Config)
+	if err != nil {
+		return -1, err
+	}
 	_ = unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 	var relay *signalRelay
 	if !o.Detach {
@@ -90,7 +97,7 @@ func Exec(o ExecOptions) (int, error) {
 	}
 	s := &spawn{
 		cfg: initproc.Config{
-			Mode: initproc.ModeExec, ID: o.ID, Process: o.Process,
+			Mode: initproc.ModeExec, ID: o.ID, Process: o.Process, Seccomp: filter,
 			NoNewKeyring: true,
 		},
 		boot:     b,

@@ -38,6 +38,13 @@ func Kill(root, id string, sig unix.Signal, all bool) error {
 	}
 	switch st.Status() {
 	case specs.StateCreated, specs.StateRunning:
+	case StatePaused:
+		// SIGKILL still ends a paused container (as delete --force
+		// does); anything else would wait unseen until resume.
+		if sig != unix.SIGKILL {
+			return fmt.Errorf("cannot signal container %s with %s: %w (resume it first)", id, unix.SignalName(sig), ErrPaused)
+		}
+		defer thaw(st.Cgroup)
 	case specs.StateStopped:
 		// As runc: --all still reaches what a stopped container without
 		// its own pid namespace left in its cgroup (containerd sends

@@ -33,6 +33,9 @@ type spawn struct {
 	// preserve counts the caller's descriptors from 3 up passed through.
 	preserve int
 	stdio    [3]*os.File
+	// state, if set, gives the OCI state JSON for the hooks init runs,
+	// once init's pid is known.
+	state func(pid int) ([]byte, error)
 }
 
 // started is an init process after the bootstrap.
@@ -43,6 +46,8 @@ type started struct {
 	// constructor forked.
 	cmd  *exec.Cmd
 	sock *os.File
+	// dec reads init's messages; made on first use.
+	dec *json.Decoder
 }
 
 func (sp *spawn) start() (*started, error) {
@@ -137,6 +142,11 @@ func (sp *spawn) start() (*started, error) {
 			return fail(fmt.Errorf("process.oomScoreAdj: %w", err))
 		}
 	}
+	if sp.state != nil {
+		if sp.cfg.State, err = sp.state(pid); err != nil {
+			return fail(err)
+		}
+	}
 	enc := json.NewEncoder(parent)
 	if err := enc.Encode(&sp.cfg); err != nil {
 		return fail(fmt.Errorf("send init config: %w", err))
@@ -210,8 +220,11 @@ func (sp *spawn) writeIDMaps(pid int) error {
 // readReply returns init's answer; io.EOF means init closed the socket by
 // executing the process.
 func (st *started) readReply() (initproc.Message, error) {
+	if st.dec == nil {
+		st.dec = json.NewDecoder(st.sock)
+	}
 	var m initproc.Message
-	err := json.NewDecoder(st.sock).Decode(&m)
+	err := st.dec.Decode(&m)
 	if err != nil {
 		return m, err
 	}

@@ -22,11 +22,20 @@ func (s *State) Status() specs.ContainerState {
 	if !alive(s.Pid, s.PidStart) {
 		return specs.StateStopped
 	}
+	if s.Cgroup != nil {
+		if frozen, err := s.Cgroup.Frozen(); err == nil && frozen {
+			return StatePaused
+		}
+	}
 	if _, err := os.Lstat(filepath.Join(s.dir, fifoName)); err == nil {
 		return specs.StateCreated
 	}
 	return specs.StateRunning
 }
+
+// StatePaused is runc's status of a container whose cgroup is frozen by
+// pause; the runtime spec itself has no such status.
+const StatePaused specs.ContainerState = "paused"
 
 // procStat holds the fields of /proc/<pid>/stat the runtime uses.
 type procStat struct {

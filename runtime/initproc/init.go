@@ -1,15 +1,18 @@
 package initproc
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"strconv"
 
 	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"berth/runtime/console"
+	"berth/runtime/hooks"
 	"berth/runtime/nsexec"
 	"berth/runtime/rootfs"
 )
@@ -79,6 +82,9 @@ func create(sock *os.File, cfg *Config, cg *cgroupWait) error {
 		UserNS: cfg.UserNS, CgroupNS: cfg.CgroupNS, CgroupPaths: cfg.CgroupPaths,
 		WaitCgroup: cg.wait,
 	}
+	if needHooksBeforePivot(s.Hooks) {
+		rc.BeforePivot = func() error { return beforePivot(sock, cfg, cg) }
+	}
 	if cfg.Process.Terminal {
 		rc.Console = func(root *os.File) (*os.File, error) {
 			slave, err := openTerminal(root, cfg)
@@ -113,28 +119,127 @@ func create(sock *os.File, cfg *Config, cg *cgroupWait) error {
 	if err := json.NewEncoder(sock).Encode(Message{Type: MsgReady}); err != nil {
 		return fmt.Errorf("report ready: %w", err)
 	}
-	// The runtime stops reading the init socket once create has returned,
-	// so from here on an error is told on the container's stderr too.
-	if err := waitStart(fifo); err != nil {
+	// The runtime stops reading the init socket once create has returned:
+	// from here on an error is told to `start` through the exec fifo, and
+	// on the container's stderr.
+	w, err := waitStart(fifo)
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "berth-runtime init:", err)
 		return err
 	}
+	defer w.Close()
+	if err := startContainerHooks(cfg); err != nil {
+		tellStart(w, err)
+		return err
+	}
+	// On success execve closes w, and `start` sees the end of the fifo.
 	err = p.exec()
-	fmt.Fprintln(os.Stderr, "berth-runtime init:", err)
+	tellStart(w, err)
 	return err
 }
 
-// waitStart blocks until `start` opens the exec fifo for reading.
-func waitStart(fifo *os.File) error {
+// waitStart blocks until `start` opens the exec fifo for reading, and
+// returns the fifo's write end, open until execve.
+func waitStart(fifo *os.File) (*os.File, error) {
 	w, err := pathrs.Reopen(fifo, unix.O_WRONLY|unix.O_CLOEXEC)
 	if err != nil {
-		return fmt.Errorf("open exec fifo: %w", err)
+		return nil, fmt.Errorf("open exec fifo: %w", err)
 	}
-	defer w.Close()
 	if _, err := w.Write([]byte{0}); err != nil {
-		return fmt.Errorf("write exec fifo: %w", err)
+		w.Close()
+		return nil, fmt.Errorf("write exec fifo: %w", err)
+	}
+	return w, nil
+}
+
+// tellStart reports err to `start` through the exec fifo, and on the
+// container's stderr.
+func tellStart(w *os.File, err error) {
+	fmt.Fprintln(os.Stderr, "berth-runtime init:", err)
+	_, _ = w.Write([]byte(err.Error()))
+}
+
+// needHooksBeforePivot reports whether h has hooks that run before
+// pivot_root.
+func needHooksBeforePivot(h *specs.Hooks) bool {
+	return len(hooks.List(h, hooks.Prestart)) > 0 || len(hooks.List(h, hooks.CreateRuntime)) > 0 ||
+		len(hooks.List(h, hooks.CreateContainer)) > 0
+}
+
+// beforePivot runs, with the container's mounts in place and before
+// pivot_root, the hooks of that point: the runtime runs prestart and
+// createRuntime in its namespaces while init waits for its answer, then
+// init runs createContainer in the container's namespaces. The paths of
+// createContainer hooks still resolve in the runtime's filesystem (the old
+// root), and they run in the rootfs, as with runc.
+func beforePivot(sock *os.File, cfg *Config, cg *cgroupWait) error {
+	// The runtime sent cgroup-ready before it reads init's messages, and
+	// hooks see init in the container's cgroup.
+	if err := cg.wait(); err != nil {
+		return err
+	}
+	h := cfg.Spec.Hooks
+	if len(hooks.List(h, hooks.Prestart)) > 0 || len(hooks.List(h, hooks.CreateRuntime)) > 0 {
+		if err := json.NewEncoder(sock).Encode(Message{Type: MsgRunHooks}); err != nil {
+			return fmt.Errorf("ask the runtime to run hooks: %w", err)
+		}
+		var m Message
+		if err := cg.dec.Decode(&m); err != nil {
+			return fmt.Errorf("wait for the runtime's hooks: %w", err)
+		}
+		if m.Type != MsgHooksDone {
+			return fmt.Errorf("runtime hooks failed: %s", m.Error)
+		}
+	}
+	if list := hooks.List(h, hooks.CreateContainer); len(list) > 0 {
+		// The hooks need neither the exec fifo nor the console socket
+		// (init uses them by number, not by inheritance).
+		for _, fd := range []int{cfg.FifoFD, cfg.ConsoleFD} {
+			if fd > 0 {
+				unix.CloseOnExec(fd)
+			}
+		}
+		if err := unix.Chdir(cfg.Rootfs); err != nil {
+			return fmt.Errorf("chdir to rootfs for createContainer hooks: %w", err)
+		}
+		if err := hooks.RunAll(context.Background(), hooks.CreateContainer, list, cfg.State); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// startContainerHooks runs the startContainer hooks in the container, once
+// start has released init and before the user's program, with the
+// state's status created.
+func startContainerHooks(cfg *Config) error {
+	list := hooks.List(cfg.Spec.Hooks, hooks.StartContainer)
+	if len(list) == 0 {
+		return nil
+	}
+	state, err := withStatus(cfg.State, specs.StateCreated)
+	if err != nil {
+		return err
+	}
+	return hooks.RunAll(context.Background(), hooks.StartContainer, list, state)
+}
+
+// withStatus returns the state JSON with its status replaced.
+func withStatus(state json.RawMessage, status specs.ContainerState) ([]byte, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(state, &m); err != nil {
+		return nil, fmt.Errorf("decode container state for hooks: %w", err)
+	}
+	b, err := json.Marshal(status)
+	if err != nil {
+		return nil, fmt.Errorf("encode container state for hooks: %w", err)
+	}
+	m["status"] = b
+	out, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encode container state for hooks: %w", err)
+	}
+	return out, nil
 }
 
 // execIn runs a process in a running container; nsexec has already joined

@@ -13,6 +13,7 @@ import (
 
 	"berth/runtime/caps"
 	"berth/runtime/console"
+	"berth/runtime/seccomp"
 )
 
 // defaultPath is used to find the program when process.env sets no PATH.
@@ -23,17 +24,23 @@ type process struct {
 	path string
 	args []string
 	env  []string
+	// seccomp is loaded by exec right before execve (noNewPrivileges set).
+	seccomp *seccomp.Filter
 }
 
 // prepare applies everything of process except execve itself, in runc's
-// order: rlimits, terminal, keyring, bounding set, user, cwd, capabilities,
-// umask, no_new_privs. Errors surface here, before create reports ready.
+// order: rlimits, terminal, keyring, seccomp (without noNewPrivileges),
+// bounding set, user, cwd, capabilities, umask, no_new_privs. Errors
+// surface here, before create reports ready. With noNewPrivileges the
+// seccomp filter is loaded by exec, as late as possible, so that as few
+// system calls as possible run under it.
 func prepare(cfg *Config, pty *os.File) (*process, error) {
 	p := cfg.Process
 	sets, err := caps.FromSpec(p.Capabilities, cfg.CapLastCap)
 	if err != nil {
 		return nil, err
 	}
+	filter := cfg.Seccomp
 	if err := setRlimits(p.Rlimits); err != nil {
 		return nil, err
 	}
@@ -50,6 +57,15 @@ func prepare(cfg *Config, pty *os.File) (*process, error) {
 			!errors.Is(err, unix.ENOSYS) && !errors.Is(err, unix.EDQUOT) && !errors.Is(err, unix.EACCES) {
 			return nil, fmt.Errorf("join session keyring: %w", err)
 		}
+	}
+	if filter != nil && !p.NoNewPrivileges {
+		// Loading a filter without no_new_privs needs CAP_SYS_ADMIN: load
+		// it before any capability is dropped, as runc does. It applies to
+		// this thread, the one that execs.
+		if err := filter.Load(); err != nil {
+			return nil, fmt.Errorf("linux.seccomp: %w", err)
+		}
+		filter = nil
 	}
 	if p.Capabilities != nil {
 		if err := caps.DropBounding(sets); err != nil {
@@ -98,7 +114,7 @@ func prepare(cfg *Config, pty *os.File) (*process, error) {
 	if err := unix.CloseRange(uint(3+cfg.PreserveFDs), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
 		return nil, fmt.Errorf("mark descriptors close-on-exec: %w", err)
 	}
-	return &process{path: path, args: p.Args, env: env}, nil
+	return &process{path: path, args: p.Args, env: env, seccomp: filter}, nil
 }
 
 // checkCwd refuses a working directory outside the container's root, such
@@ -115,6 +131,13 @@ func checkCwd() error {
 }
 
 func (p *process) exec() error {
+	if p.seccomp != nil {
+		// Right before execve, on this locked thread: execve keeps the
+		// filter and ends the Go runtime's other threads.
+		if err := p.seccomp.Load(); err != nil {
+			return fmt.Errorf("linux.seccomp: %w", err)
+		}
+	}
 	err := unix.Exec(p.path, p.args, p.env)
 	return fmt.Errorf("exec %s: %w", p.path, err)
 }

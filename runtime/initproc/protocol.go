@@ -5,7 +5,11 @@
 package initproc
 
 import (
+	"encoding/json"
+
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"berth/runtime/seccomp"
 )
 
 // Mode says what the init process does.
@@ -40,11 +44,18 @@ type Config struct {
 	FifoFD int `json:"fifoFD,omitempty"`
 	// ConsoleFD is the connected console socket, or 0.
 	ConsoleFD int `json:"consoleFD,omitempty"`
+	// Seccomp is the process's compiled seccomp filter, if any: compiled
+	// (and cached) by the runtime, only loaded by init.
+	Seccomp *seccomp.Filter `json:"seccomp,omitempty"`
 	// CapLastCap is the host kernel's highest capability number, read by
 	// the runtime: the container's /proc/sys may be covered by a mount.
 	CapLastCap int `json:"capLastCap"`
 	// PreserveFDs counts descriptors from 3 up passed to the process.
 	PreserveFDs int `json:"preserveFDs,omitempty"`
+	// State is the container's OCI state JSON (status creating, the
+	// init's pid on the host) given to the hooks init runs itself:
+	// createContainer, and startContainer with status created.
+	State json.RawMessage `json:"state,omitempty"`
 }
 
 // Message types.
@@ -55,6 +66,13 @@ const (
 	MsgError = "error"
 	// MsgCgroupReady: the runtime has put init in the container's cgroup.
 	MsgCgroupReady = "cgroup-ready"
+	// MsgRunHooks: init has made the container's namespaces and mounts and
+	// waits, before pivot_root, for the runtime to run the prestart and
+	// createRuntime hooks.
+	MsgRunHooks = "run-hooks"
+	// MsgHooksDone: the runtime's hooks succeeded; init goes on. A failure
+	// is answered with MsgError.
+	MsgHooksDone = "hooks-done"
 )
 
 // Message is what the runtime and init send each other after the config.

@@ -37,6 +37,11 @@ type Config struct {
 	// Console, when set, opens the container's terminal given the rootfs
 	// handle and returns the pty to bind on /dev/console.
 	Console func(root *os.File) (*os.File, error)
+	// BeforePivot, if set, is called once the mounts, devices, masked and
+	// read-only paths are in place, just before pivot_root (or the move of
+	// the rootfs with NoPivot): where the createRuntime and
+	// createContainer hooks run. Its error ends the setup.
+	BeforePivot func() error
 }
 
 type setup struct {
@@ -91,6 +96,11 @@ func Setup(cfg Config) error {
 	}
 	if err := s.readonlyPaths(); err != nil {
 		return err
+	}
+	if cfg.BeforePivot != nil {
+		if err := cfg.BeforePivot(); err != nil {
+			return err
+		}
 	}
 	if before&unix.MS_SHARED != 0 {
 		// pivot_root refuses a shared /, and a rootfs moved onto a shared

@@ -1,17 +1,30 @@
 package spec
 
 import (
+	"fmt"
 	"os"
 
+	mobyseccomp "github.com/moby/profiles/seccomp"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// Default returns the configuration `berth-runtime spec` writes: the same
-// container runc's `spec` describes (busybox-style rootfs, sh on a
-// terminal, the default mounts, masked and read-only paths).
+// dockerCaps is Docker's default capability set.
+func dockerCaps() []string {
+	return []string{
+		"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD",
+		"CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP",
+		"CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+	}
+}
+
+// Default returns the configuration `berth-runtime spec` writes: runc's
+// container (busybox-style rootfs, sh on a terminal, the default mounts)
+// confined as a default Docker container is: Docker's capability set (in
+// the bounding, effective and permitted sets; none inheritable or
+// ambient), its seccomp profile for this host, and its masked and
+// read-only paths.
 func Default() *specs.Spec {
-	caps := []string{"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"}
-	return &specs.Spec{
+	s := &specs.Spec{
 		Version: specs.Version,
 		Root:    &specs.Root{Path: "rootfs", Readonly: true},
 		Process: &specs.Process{
@@ -21,10 +34,9 @@ func Default() *specs.Spec {
 			Env:      []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"},
 			Cwd:      "/",
 			Capabilities: &specs.LinuxCapabilities{
-				Bounding:  caps,
-				Effective: caps,
-				Permitted: caps,
-				Ambient:   caps,
+				Bounding:  dockerCaps(),
+				Effective: dockerCaps(),
+				Permitted: dockerCaps(),
 			},
 			Rlimits:         []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Hard: 1024, Soft: 1024}},
 			NoNewPrivileges: true,
@@ -47,16 +59,43 @@ func Default() *specs.Spec {
 				{Type: specs.PIDNamespace}, {Type: specs.NetworkNamespace}, {Type: specs.IPCNamespace},
 				{Type: specs.UTSNamespace}, {Type: specs.MountNamespace}, {Type: specs.CgroupNamespace},
 			},
+			// Docker's lists (moby's oci/defaults.go).
 			MaskedPaths: []string{
-				"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-				"/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware",
-				"/proc/scsi",
+				"/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys",
+				"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+				"/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
 			},
 			ReadonlyPaths: []string{
 				"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
 			},
 		},
 	}
+	sc, err := DefaultSeccomp(s)
+	if err != nil {
+		// Only an unreadable kernel release gets here; a default that is
+		// silently unconfined would be worse than stopping.
+		panic(err)
+	}
+	s.Linux.Seccomp = sc
+	return s
+}
+
+// DefaultSeccomp returns Docker's default seccomp profile for s on this
+// host: the rules for its architecture, for the capabilities in s's
+// bounding set, and for the running kernel.
+func DefaultSeccomp(s *specs.Spec) (*specs.LinuxSeccomp, error) {
+	if s.Process == nil || s.Process.Capabilities == nil {
+		// The profile's rules depend on the bounding set; none is granted.
+		c := *s
+		p := specs.Process{Capabilities: &specs.LinuxCapabilities{}}
+		c.Process = &p
+		s = &c
+	}
+	sc, err := mobyseccomp.GetDefaultProfile(s)
+	if err != nil {
+		return nil, fmt.Errorf("docker's default seccomp profile: %w", err)
+	}
+	return sc, nil
 }
 
 // Rootless turns s into a configuration an unprivileged user can run, as

@@ -55,6 +55,60 @@ func TestDefault(t *testing.T) {
 			t.Errorf("the default bounding set holds %s", c)
 		}
 	}
+	// Docker's capability set, nothing inheritable or ambient.
+	docker := []string{"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD",
+		"CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP",
+		"CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE"}
+	c := s.Process.Capabilities
+	for name, set := range map[string][]string{"bounding": c.Bounding, "effective": c.Effective, "permitted": c.Permitted} {
+		if !slices.Equal(sortedStrings(set), sortedStrings(docker)) {
+			t.Errorf("%s capabilities %v, want Docker's %v", name, set, docker)
+		}
+	}
+	if len(c.Inheritable) != 0 || len(c.Ambient) != 0 {
+		t.Errorf("inheritable %v, ambient %v: want none, as Docker", c.Inheritable, c.Ambient)
+	}
+	// Docker's seccomp profile: deny by default, none of the calls a
+	// container must not make is allowed.
+	sc := s.Linux.Seccomp
+	if sc == nil || sc.DefaultAction != specs.ActErrno {
+		t.Fatalf("seccomp %+v, want Docker's default-deny profile", sc)
+	}
+	if len(sc.Architectures) == 0 {
+		t.Error("seccomp profile names no architecture")
+	}
+	allowed := map[string]bool{}
+	for _, r := range sc.Syscalls {
+		if r.Action == specs.ActAllow && len(r.Args) == 0 {
+			for _, n := range r.Names {
+				allowed[n] = true
+			}
+		}
+	}
+	for _, n := range []string{"read", "write", "execve", "exit_group"} {
+		if !allowed[n] {
+			t.Errorf("the default profile does not allow %s", n)
+		}
+	}
+	for _, n := range []string{"mount", "umount2", "init_module", "finit_module", "delete_module", "keyctl",
+		"add_key", "request_key", "unshare", "setns", "reboot", "kexec_load", "bpf", "swapon",
+		"pivot_root", "open_by_handle_at", "perf_event_open", "clone3"} {
+		if allowed[n] {
+			t.Errorf("the default profile allows %s", n)
+		}
+	}
+	for _, p := range []string{"/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys",
+		"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
+		"/sys/firmware", "/sys/devices/virtual/powercap"} {
+		if !slices.Contains(s.Linux.MaskedPaths, p) {
+			t.Errorf("%s is not masked", p)
+		}
+	}
+	for _, p := range []string{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"} {
+		if !slices.Contains(s.Linux.ReadonlyPaths, p) {
+			t.Errorf("%s is not read-only", p)
+		}
+	}
 	if m := mountAt(s, "/sys/fs/cgroup"); m == nil || !slices.Contains(m.Options, "ro") {
 		t.Errorf("cgroup mount %+v, want read-only", m)
 	}
@@ -76,7 +130,10 @@ func TestDefault(t *testing.T) {
 	// Each call returns its own copy.
 	s.Process.Args[0] = "changed"
 	s.Mounts[0].Options = append(s.Mounts[0].Options, "changed")
-	if d := Default(); d.Process.Args[0] != "sh" || slices.Contains(d.Mounts[0].Options, "changed") {
+	s.Process.Capabilities.Bounding[0] = "CAP_SYS_ADMIN"
+	s.Linux.Seccomp.Syscalls[0].Names[0] = "changed"
+	if d := Default(); d.Process.Args[0] != "sh" || slices.Contains(d.Mounts[0].Options, "changed") ||
+		slices.Contains(d.Process.Capabilities.Effective, "CAP_SYS_ADMIN") || d.Linux.Seccomp.Syscalls[0].Names[0] == "changed" {
 		t.Fatal("Default shares state between calls")
 	}
 }
@@ -123,5 +180,36 @@ func TestRootless(t *testing.T) {
 	after, _ := json.Marshal(s)
 	if string(before) != string(after) {
 		t.Fatalf("Rootless is not idempotent:\n%s\n%s", before, after)
+	}
+}
+
+func sortedStrings(l []string) []string {
+	c := slices.Clone(l)
+	slices.Sort(c)
+	return c
+}
+
+// TestDefaultSeccompFollowsCapabilities: Docker's profile opens the calls
+// of the capabilities in the bounding set, and without any capability it
+// still compiles.
+func TestDefaultSeccompFollowsCapabilities(t *testing.T) {
+	s := Default()
+	s.Process.Capabilities.Bounding = append(s.Process.Capabilities.Bounding, "CAP_SYS_ADMIN")
+	sc, err := DefaultSeccomp(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, r := range sc.Syscalls {
+		if r.Action == specs.ActAllow && slices.Contains(r.Names, "mount") {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("with CAP_SYS_ADMIN the profile does not allow mount")
+	}
+	s.Process = nil
+	if sc, err = DefaultSeccomp(s); err != nil || sc == nil {
+		t.Fatalf("DefaultSeccomp without a process: %v, %v", sc, err)
 	}
 }

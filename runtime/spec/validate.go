@@ -75,11 +75,13 @@ func Validate(s *specs.Spec) error {
 			return fmt.Errorf("linux.gidMappings[%d].size: must be positive", i)
 		}
 	}
-	if s.Hostname != "" && (!ns[specs.UTSNamespace] || nsPath(s, specs.UTSNamespace) != "") {
-		return fmt.Errorf("hostname: needs a new uts namespace")
+	// A joined uts namespace (a pod's, say) may be given a hostname, as
+	// runc and crun do; the host's may not.
+	if s.Hostname != "" && !ns[specs.UTSNamespace] {
+		return fmt.Errorf("hostname: needs a uts namespace")
 	}
-	if s.Domainname != "" && (!ns[specs.UTSNamespace] || nsPath(s, specs.UTSNamespace) != "") {
-		return fmt.Errorf("domainname: needs a new uts namespace")
+	if s.Domainname != "" && !ns[specs.UTSNamespace] {
+		return fmt.Errorf("domainname: needs a uts namespace")
 	}
 	if len(s.Linux.TimeOffsets) > 0 && (!ns[specs.TimeNamespace] || nsPath(s, specs.TimeNamespace) != "") {
 		return fmt.Errorf("linux.timeOffsets: needs a new time namespace")
@@ -109,10 +111,7 @@ func Validate(s *specs.Spec) error {
 		}
 		switch d.Type {
 		case "c", "b", "u":
-		case "p":
-			if d.Major != 0 || d.Minor != 0 {
-				return fmt.Errorf("linux.devices[%d]: a fifo has no major/minor", i)
-			}
+		case "p": // major and minor mean nothing for a fifo and are ignored
 		default:
 			return fmt.Errorf("linux.devices[%d].type: unknown device type %q", i, d.Type)
 		}

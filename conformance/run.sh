@@ -135,6 +135,8 @@ final_cleanup() {
 	cleanup_mounts
 	rm -rf --one-file-system "$WORK"
 	if [ -d "$STATE" ]; then
+		# berth-runtime's compiled seccomp filters are not container state.
+		rm -rf --one-file-system "$STATE/@cache"
 		rmdir "$STATE" 2>/dev/null || { echo "state left in $STATE:" >&2; ls -la "$STATE" >&2; }
 	fi
 }

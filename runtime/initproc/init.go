@@ -141,7 +141,7 @@ func create(sock *os.File, cfg *Config, cg *cgroupWait) error {
 // waitStart blocks until `start` opens the exec fifo for reading, and
 // returns the fifo's write end, open until execve.
 func waitStart(fifo *os.File) (*os.File, error) {
-	w, err := pathrs.Reopen(fifo, unix.O_WRONLY|unix.O_CLOEXEC)
+	w, err := reopenFifo(fifo)
 	if err != nil {
 		return nil, fmt.Errorf("open exec fifo: %w", err)
 	}
@@ -322,4 +322,30 @@ func (c *cgroupWait) wait() error {
 		}
 	}
 	return nil
+}
+
+// reopenFifo opens the exec fifo, held as an O_PATH descriptor, for
+// writing; the open blocks until `start` opens it for reading. The
+// container's seccomp profile may already apply (without noNewPrivileges
+// it is loaded before the capabilities are dropped) and allow no more than
+// a plain open, so the first try is the container's /proc/self/fd, as runc
+// does; the file opened must be the fifo itself (same device and inode),
+// so an overmounted /proc cannot redirect the write. pathrs-lite's checked
+// procfs lookup is the fallback where /proc is not mounted.
+func reopenFifo(fifo *os.File) (*os.File, error) {
+	var want unix.Stat_t
+	if err := unix.Fstat(int(fifo.Fd()), &want); err != nil {
+		return nil, err
+	}
+	fd, err := unix.Open("/proc/self/fd/"+strconv.Itoa(int(fifo.Fd())), unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return pathrs.Reopen(fifo, unix.O_WRONLY|unix.O_CLOEXEC)
+	}
+	w := os.NewFile(uintptr(fd), fifo.Name())
+	var got unix.Stat_t
+	if err := unix.Fstat(fd, &got); err != nil || got.Dev != want.Dev || got.Ino != want.Ino {
+		w.Close()
+		return nil, fmt.Errorf("/proc/self/fd/%d is not the exec fifo", fifo.Fd())
+	}
+	return w, nil
 }

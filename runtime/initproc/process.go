@@ -29,8 +29,9 @@ type process struct {
 }
 
 // prepare applies everything of process except execve itself, in runc's
-// order: rlimits, terminal, keyring, seccomp (without noNewPrivileges),
-// bounding set, user, cwd, capabilities, umask, no_new_privs. Errors
+// order: descriptors, rlimits, terminal, keyring, cwd (when root may enter
+// it), seccomp (without noNewPrivileges), bounding set, user, cwd (as the
+// user), capabilities, umask, no_new_privs. Errors
 // surface here, before create reports ready. With noNewPrivileges the
 // seccomp filter is loaded by exec, as late as possible, so that as few
 // system calls as possible run under it.
@@ -41,6 +42,12 @@ func prepare(cfg *Config, pty *os.File) (*process, error) {
 		return nil, err
 	}
 	filter := cfg.Seccomp
+	// Only stdio and the preserved descriptors cross into the container
+	// (CVE-2024-21626); everything else closes on execve. Done first: the
+	// container's seccomp profile, loaded below, may not allow close_range.
+	if err := unix.CloseRange(uint(3+cfg.PreserveFDs), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		return nil, fmt.Errorf("mark descriptors close-on-exec: %w", err)
+	}
 	if err := setRlimits(p.Rlimits); err != nil {
 		return nil, err
 	}
@@ -58,6 +65,14 @@ func prepare(cfg *Config, pty *os.File) (*process, error) {
 			return nil, fmt.Errorf("join session keyring: %w", err)
 		}
 	}
+	// Root-owned cwds are entered (and checked) before the seccomp filter,
+	// which may forbid getcwd, and before switching user; others after.
+	cwdErr := unix.Chdir(p.Cwd)
+	if cwdErr == nil {
+		if err := checkCwd(); err != nil {
+			return nil, err
+		}
+	}
 	if filter != nil && !p.NoNewPrivileges {
 		// Loading a filter without no_new_privs needs CAP_SYS_ADMIN: load
 		// it before any capability is dropped, as runc does. It applies to
@@ -72,8 +87,6 @@ func prepare(cfg *Config, pty *os.File) (*process, error) {
 			return nil, err
 		}
 	}
-	// Root-owned cwds are entered before switching user; others after.
-	cwdErr := unix.Chdir(p.Cwd)
 	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
 		return nil, fmt.Errorf("keep capabilities: %w", err)
 	}
@@ -84,9 +97,9 @@ func prepare(cfg *Config, pty *os.File) (*process, error) {
 		if err := unix.Chdir(p.Cwd); err != nil {
 			return nil, fmt.Errorf("process.cwd %s: %w", p.Cwd, err)
 		}
-	}
-	if err := checkCwd(); err != nil {
-		return nil, err
+		if err := checkCwd(); err != nil {
+			return nil, err
+		}
 	}
 	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 0, 0, 0, 0); err != nil {
 		return nil, fmt.Errorf("clear keep capabilities: %w", err)
@@ -108,11 +121,6 @@ func prepare(cfg *Config, pty *os.File) (*process, error) {
 	path, err := lookPath(p.Args[0], env)
 	if err != nil {
 		return nil, err
-	}
-	// Only stdio and the preserved descriptors cross into the container
-	// (CVE-2024-21626); everything else closes on execve.
-	if err := unix.CloseRange(uint(3+cfg.PreserveFDs), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
-		return nil, fmt.Errorf("mark descriptors close-on-exec: %w", err)
 	}
 	return &process{path: path, args: p.Args, env: env, seccomp: filter}, nil
 }

@@ -20,7 +20,10 @@ func newSpecCommand(g *globals) *cobra.Command {
 		Short: "write a default config.json to the bundle directory",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s := spec.Default()
+			s, err := spec.Default()
+			if err != nil {
+				return err
+			}
 			if rootless {
 				spec.Rootless(s)
 			}

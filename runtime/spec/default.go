@@ -23,7 +23,7 @@ func dockerCaps() []string {
 // the bounding, effective and permitted sets; none inheritable or
 // ambient), its seccomp profile for this host, and its masked and
 // read-only paths.
-func Default() *specs.Spec {
+func Default() (*specs.Spec, error) {
 	s := &specs.Spec{
 		Version: specs.Version,
 		Root:    &specs.Root{Path: "rootfs", Readonly: true},
@@ -73,11 +73,11 @@ func Default() *specs.Spec {
 	sc, err := DefaultSeccomp(s)
 	if err != nil {
 		// Only an unreadable kernel release gets here; a default that is
-		// silently unconfined would be worse than stopping.
-		panic(err)
+		// silently unconfined would be worse than none.
+		return nil, err
 	}
 	s.Linux.Seccomp = sc
-	return s
+	return s, nil
 }
 
 // DefaultSeccomp returns Docker's default seccomp profile for s on this

@@ -28,7 +28,7 @@ func mountAt(s *specs.Spec, dest string) *specs.Mount {
 }
 
 func TestDefault(t *testing.T) {
-	s := Default()
+	s := mustDefault(t)
 	if s.Version != specs.Version {
 		t.Errorf("ociVersion %q, want %q", s.Version, specs.Version)
 	}
@@ -132,14 +132,14 @@ func TestDefault(t *testing.T) {
 	s.Mounts[0].Options = append(s.Mounts[0].Options, "changed")
 	s.Process.Capabilities.Bounding[0] = "CAP_SYS_ADMIN"
 	s.Linux.Seccomp.Syscalls[0].Names[0] = "changed"
-	if d := Default(); d.Process.Args[0] != "sh" || slices.Contains(d.Mounts[0].Options, "changed") ||
+	if d := mustDefault(t); d.Process.Args[0] != "sh" || slices.Contains(d.Mounts[0].Options, "changed") ||
 		slices.Contains(d.Process.Capabilities.Effective, "CAP_SYS_ADMIN") || d.Linux.Seccomp.Syscalls[0].Names[0] == "changed" {
 		t.Fatal("Default shares state between calls")
 	}
 }
 
 func TestRootless(t *testing.T) {
-	s := Default()
+	s := mustDefault(t)
 	Rootless(s)
 	if !hasNS(s, specs.UserNamespace) {
 		t.Fatal("no user namespace")
@@ -193,7 +193,7 @@ func sortedStrings(l []string) []string {
 // of the capabilities in the bounding set, and without any capability it
 // still compiles.
 func TestDefaultSeccompFollowsCapabilities(t *testing.T) {
-	s := Default()
+	s := mustDefault(t)
 	s.Process.Capabilities.Bounding = append(s.Process.Capabilities.Bounding, "CAP_SYS_ADMIN")
 	sc, err := DefaultSeccomp(s)
 	if err != nil {
@@ -212,4 +212,14 @@ func TestDefaultSeccompFollowsCapabilities(t *testing.T) {
 	if sc, err = DefaultSeccomp(s); err != nil || sc == nil {
 		t.Fatalf("DefaultSeccomp without a process: %v, %v", sc, err)
 	}
+}
+
+// mustDefault is Default for tests.
+func mustDefault(t testing.TB) *specs.Spec {
+	t.Helper()
+	s, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

@@ -46,7 +46,7 @@ func FuzzParse(f *testing.F) {
 	// The default config without its seccomp profile: compiling Docker's
 	// whole profile on every run would slow fuzzing tenfold. A small
 	// profile stands for it (FuzzBuild in runtime/seccomp covers profiles).
-	d := Default()
+	d := mustDefault(f)
 	d.Linux.Seccomp = &specs.LinuxSeccomp{
 		DefaultAction: specs.ActErrno, DefaultErrnoRet: d.Linux.Seccomp.DefaultErrnoRet,
 		Architectures: d.Linux.Seccomp.Architectures,

@@ -26,7 +26,7 @@ func writeBundle(t *testing.T, config []byte) string {
 
 func defaultJSON(t *testing.T) []byte {
 	t.Helper()
-	b, err := json.MarshalIndent(Default(), "", "\t")
+	b, err := json.MarshalIndent(mustDefault(t), "", "\t")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func TestLoadDefault(t *testing.T) {
 
 func TestLoadAbsoluteRoot(t *testing.T) {
 	other := t.TempDir()
-	s := Default()
+	s := mustDefault(t)
 	s.Root.Path = other
 	b, _ := json.Marshal(s)
 	got, err := Load(writeBundle(t, b))

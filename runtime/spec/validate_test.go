@@ -9,8 +9,8 @@ import (
 
 // validSpec is the default configuration with a rootfs, which Validate
 // accepts; each case below breaks one thing in it.
-func validSpec() *specs.Spec {
-	s := Default()
+func validSpec(t testing.TB) *specs.Spec {
+	s := mustDefault(t)
 	s.Root.Path = "/rootfs"
 	s.Process.Terminal = false
 	return s
@@ -264,7 +264,7 @@ func TestValidate(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := validSpec()
+			s := validSpec(t)
 			tc.edit(s)
 			err := Validate(s)
 			switch {

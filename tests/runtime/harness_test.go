@@ -246,7 +246,10 @@ type bundle struct {
 func newBundle(t testing.TB, args ...string) *bundle {
 	t.Helper()
 	dir := t.TempDir()
-	s := spec.Default()
+	s, err := spec.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
 	s.Root.Path = sharedRootfs
 	s.Process.Terminal = false
 	s.Process.Args = args

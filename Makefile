@@ -8,7 +8,7 @@ BIN       := bin
 BUNDLE    := $(BIN)/bundles/busybox
 DEB_PKGS  := build-essential busybox-static iproute2 runc crun hyperfine procps libseccomp-dev
 
-.PHONY: all deps build demo demo-run test test-run fuzz bench conformance clean
+.PHONY: all deps build demo demo-run test test-run fuzz bench conformance vm-v2 clean
 
 all: build
 
@@ -76,6 +76,13 @@ fuzz:
 # bench/results/<date>; RUNS, WARMUP, SPLIT_RUNS tune it, see bench/README.md).
 bench: deps build
 	bench/runtime.sh
+
+# vm-v2 boots a Debian kernel under qemu (software emulation) with a pure
+# cgroup v2 userland and runs the runtime/cgroups tests there (about 20 s;
+# see scripts/vm/run-v2.sh for running tests/runtime too). Not yet part of
+# test.
+vm-v2: deps
+	scripts/vm/run-v2.sh
 
 # conformance runs the OCI runtime-tools validation suite against
 # bin/berth-runtime (results in conformance/out/berth-runtime; see

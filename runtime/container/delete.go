@@ -103,11 +103,11 @@ func (st *State) killAll() error {
 			}
 			thaw(st.Cgroup)
 			for _, p := range pids {
-				waitGoneTimeout(p, killTimeout)
+				waitGone(p, killTimeout)
 			}
 		}
 	}
-	if st.Pid != 0 && !waitGoneTimeout(st.Pid, killTimeout) {
+	if st.Pid != 0 && !waitGone(st.Pid, killTimeout) {
 		return fmt.Errorf("container %s: init %d did not exit after SIGKILL", st.ID, st.Pid)
 	}
 	return nil

@@ -238,7 +238,7 @@ func (st *started) readReply() (initproc.Message, error) {
 func (st *started) kill() {
 	if st.pid != 0 && st.pid != st.cmd.Process.Pid {
 		_ = unix.Kill(st.pid, unix.SIGKILL)
-		waitGone(st.pid)
+		waitGone(st.pid, killTimeout)
 		var ws unix.WaitStatus
 		_, _ = unix.Wait4(st.pid, &ws, unix.WNOHANG, nil)
 	}

@@ -6,29 +6,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// waitGone waits until pid has exited, whoever its parent is: a pidfd
-// becomes readable when its process exits.
-func waitGone(pid int) {
-	fd, err := unix.PidfdOpen(pid, 0)
-	if err != nil {
-		return // already gone
-	}
-	defer unix.Close(fd)
-	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-	for {
-		n, err := unix.Poll(fds, 10_000)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil || n > 0 {
-			return
-		}
-	}
-}
-
-// waitGoneTimeout is waitGone with a deadline; it reports whether the
+// waitGone waits up to d until pid has exited, whoever its parent is (a
+// pidfd becomes readable when its process exits); it reports whether the
 // process is gone.
-func waitGoneTimeout(pid int, d time.Duration) bool {
+func waitGone(pid int, d time.Duration) bool {
 	fd, err := unix.PidfdOpen(pid, 0)
 	if err != nil {
 		return true

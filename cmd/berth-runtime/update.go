@@ -23,6 +23,8 @@ type updateFlags struct {
 	cpuRtPeriod, cpuRtRuntime          string
 	cpusetCpus, cpusetMems             string
 	pidsLimit, blkioWeight             string
+	kernelMemoryTCP                    string
+	l3CacheSchema, memBwSchema         string
 }
 
 func newUpdateCommand(g *globals) *cobra.Command {
@@ -55,6 +57,9 @@ func newUpdateCommand(g *globals) *cobra.Command {
 	f.StringVar(&u.cpusetMems, "cpuset-mems", "", "memory nodes to use (0-3, 0,1)")
 	f.StringVar(&u.pidsLimit, "pids-limit", "", "maximum number of tasks (0 or -1 unlimited)")
 	f.StringVar(&u.blkioWeight, "blkio-weight", "", "block I/O weight (10 to 1000)")
+	f.StringVar(&u.kernelMemoryTCP, "kernel-memory-tcp", "", "kernel TCP buffer memory limit (cgroup v1 only)")
+	f.StringVar(&u.l3CacheSchema, "l3-cache-schema", "", "Intel RDT L3 cache schema (needs resctrl)")
+	f.StringVar(&u.memBwSchema, "mem-bw-schema", "", "Intel RDT memory bandwidth schema (needs resctrl)")
 	return cmd
 }
 
@@ -78,6 +83,11 @@ func (u *updateFlags) build(cmd *cobra.Command) (*specs.LinuxResources, error) {
 		}
 	}
 	changed := func(name string) bool { return cmd.Flags().Changed(name) }
+	for _, name := range []string{"l3-cache-schema", "mem-bw-schema"} {
+		if changed(name) {
+			return nil, fmt.Errorf("--%s: %w", name, container.CheckIntelRdt())
+		}
+	}
 	mem := func() *specs.LinuxMemory {
 		if r.Memory == nil {
 			r.Memory = &specs.LinuxMemory{}
@@ -97,6 +107,7 @@ func (u *updateFlags) build(cmd *cobra.Command) (*specs.LinuxResources, error) {
 		{"memory", u.memory, func() **int64 { return &mem().Limit }},
 		{"memory-reservation", u.memoryReservation, func() **int64 { return &mem().Reservation }},
 		{"memory-swap", u.memSwap, func() **int64 { return &mem().Swap }},
+		{"kernel-memory-tcp", u.kernelMemoryTCP, func() **int64 { return &mem().KernelTCP }},
 	} {
 		if !changed(b.flag) {
 			continue

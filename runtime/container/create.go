@@ -18,6 +18,7 @@ import (
 	"berth/runtime/console"
 	"berth/runtime/hooks"
 	"berth/runtime/initproc"
+	"berth/runtime/lsm"
 	"berth/runtime/nsexec"
 	"berth/runtime/spec"
 )
@@ -79,6 +80,11 @@ func Create(o CreateOptions) (st *State, err error) {
 	}
 	if cfg.Process == nil {
 		return nil, fmt.Errorf("%s: process: required to create a container", filepath.Join(bundle, spec.ConfigName))
+	}
+	if cfg.Linux.IntelRdt != nil {
+		if err := CheckIntelRdt(); err != nil {
+			return nil, fmt.Errorf("%s: %w", filepath.Join(bundle, spec.ConfigName), err)
+		}
 	}
 	var proxy *os.File
 	if cfg.Process.Terminal && o.ConsoleSocket == "" && o.Console == nil && o.proxyTerminal {
@@ -160,6 +166,15 @@ func Create(o CreateOptions) (st *State, err error) {
 		Owner: owner(), Config: cfg, Cgroup: cg, NoPivot: o.NoPivot,
 		Annotations: cfg.Annotations, dir: dir,
 	}
+	if sharesMountNS(cfg) {
+		before, err := mountsUnder(cfg.Root.Path)
+		if err != nil {
+			return nil, err
+		}
+		for id := range before {
+			st.HostMounts = append(st.HostMounts, id)
+		}
+	}
 	rec = st
 	if err := st.save(); err != nil {
 		return nil, err
@@ -206,6 +221,7 @@ func Create(o CreateOptions) (st *State, err error) {
 			CgroupNS:    hasNewNS(cfg, specs.CgroupNamespace),
 			NewNet:      hasNewNS(cfg, specs.NetworkNamespace),
 			CgroupPaths: cg.Paths,
+			LSM:         lsm.Detect(),
 		},
 		boot:     boot,
 		dir:      bundle,

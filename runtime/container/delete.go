@@ -135,6 +135,11 @@ func thaw(m *cgroups.Manager) {
 
 // destroy removes the cgroup and the state directory.
 func (st *State) destroy() error {
+	if sharesMountNS(st.Config) && st.Rootfs != "" {
+		if err := unmountNew(st.Rootfs, st.HostMounts); err != nil {
+			return fmt.Errorf("remove the mounts of %s: %w", st.ID, err)
+		}
+	}
 	if st.Cgroup != nil {
 		if err := st.Cgroup.Destroy(); err != nil {
 			return err

@@ -11,6 +11,7 @@ import (
 
 	"berth/runtime/console"
 	"berth/runtime/initproc"
+	"berth/runtime/lsm"
 	"berth/runtime/nsexec"
 	"berth/runtime/spec"
 )
@@ -99,6 +100,7 @@ func Exec(o ExecOptions) (int, error) {
 		cfg: initproc.Config{
 			Mode: initproc.ModeExec, ID: o.ID, Process: o.Process, Seccomp: filter,
 			NoNewKeyring: true,
+			LSM:          lsm.Detect(),
 		},
 		boot:     b,
 		dir:      "/",

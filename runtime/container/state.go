@@ -37,12 +37,16 @@ type State struct {
 	Pid int `json:"pid"`
 	// PidStart is the init's start time in clock ticks, so a reused pid is
 	// never mistaken for the container.
-	PidStart    uint64            `json:"pidStart"`
-	Created     time.Time         `json:"created"`
-	Owner       string            `json:"owner"`
-	Config      *specs.Spec       `json:"config"`
-	Cgroup      *cgroups.Manager  `json:"cgroup,omitempty"`
-	NoPivot     bool              `json:"noPivot,omitempty"`
+	PidStart uint64           `json:"pidStart"`
+	Created  time.Time        `json:"created"`
+	Owner    string           `json:"owner"`
+	Config   *specs.Spec      `json:"config"`
+	Cgroup   *cgroups.Manager `json:"cgroup,omitempty"`
+	NoPivot  bool             `json:"noPivot,omitempty"`
+	// HostMounts are the IDs of the mounts below the rootfs before create,
+	// for a container without a mount namespace: delete removes the
+	// others, the ones the container's setup made in the runtime's.
+	HostMounts  []int             `json:"hostMounts,omitempty"`
 	Annotations map[string]string `json:"annotations,omitempty"`
 
 	dir string
@@ -139,6 +143,9 @@ type OCIState struct {
 	Rootfs  string    `json:"rootfs"`
 	Created time.Time `json:"created"`
 	Owner   string    `json:"owner"`
+	// OOMKilled says the kernel's OOM killer has killed a process of the
+	// container (its cgroup's oom_kill count), as Docker's State.OOMKilled.
+	OOMKilled bool `json:"oomKilled,omitempty"`
 }
 
 // OCI returns the state as `berth-runtime state` prints it.
@@ -157,6 +164,10 @@ func (s *State) OCI() OCIState {
 	}
 	if st.Status != specs.StateStopped {
 		st.Pid = s.Pid
+	}
+	if s.Cgroup != nil {
+		n, err := s.Cgroup.OOMKillCount()
+		st.OOMKilled = err == nil && n > 0
 	}
 	return st
 }

@@ -80,7 +80,7 @@ func create(sock *os.File, cfg *Config, cg *cgroupWait) error {
 	rc := rootfs.Config{
 		Spec: s, Rootfs: cfg.Rootfs, Bundle: cfg.Bundle, NoPivot: cfg.NoPivot,
 		UserNS: cfg.UserNS, CgroupNS: cfg.CgroupNS, CgroupPaths: cfg.CgroupPaths,
-		WaitCgroup: cg.wait,
+		LSM: cfg.LSM, WaitCgroup: cg.wait, SharedMountNS: !hasNamespace(s, specs.MountNamespace),
 	}
 	if needHooksBeforePivot(s.Hooks) {
 		rc.BeforePivot = func() error { return beforePivot(sock, cfg, cg) }
@@ -348,4 +348,15 @@ func reopenFifo(fifo *os.File) (*os.File, error) {
 		return nil, fmt.Errorf("/proc/self/fd/%d is not the exec fifo", fifo.Fd())
 	}
 	return w, nil
+}
+
+// hasNamespace tells whether the container has a namespace of type t, new
+// or joined.
+func hasNamespace(s *specs.Spec, t specs.LinuxNamespaceType) bool {
+	for _, n := range s.Linux.Namespaces {
+		if n.Type == t {
+			return true
+		}
+	}
+	return false
 }

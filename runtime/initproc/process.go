@@ -14,6 +14,7 @@ import (
 	"berth/runtime/caps"
 	"berth/runtime/console"
 	"berth/runtime/seccomp"
+	"berth/runtime/spec"
 )
 
 // defaultPath is used to find the program when process.env sets no PATH.
@@ -72,6 +73,20 @@ func prepare(cfg *Config, pty *os.File) (*process, error) {
 		if err := checkCwd(); err != nil {
 			return nil, err
 		}
+	}
+	// The persona and the labels before the seccomp filter, which may
+	// restrict personality(2) (Docker's profile does).
+	if cfg.Spec != nil && cfg.Spec.Linux != nil && cfg.Spec.Linux.Personality != nil {
+		persona, err := spec.Personality(cfg.Spec.Linux.Personality)
+		if err != nil {
+			return nil, err
+		}
+		if _, _, errno := unix.RawSyscall(unix.SYS_PERSONALITY, uintptr(persona), 0, 0); errno != 0 {
+			return nil, fmt.Errorf("linux.personality: %w", errno)
+		}
+	}
+	if err := cfg.LSM.ExecAttrs("/proc/thread-self/attr", p.ApparmorProfile, p.SelinuxLabel); err != nil {
+		return nil, err
 	}
 	if filter != nil && !p.NoNewPrivileges {
 		// Loading a filter without no_new_privs needs CAP_SYS_ADMIN: load

@@ -9,6 +9,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"berth/runtime/lsm"
 	"berth/runtime/seccomp"
 )
 
@@ -50,6 +51,9 @@ type Config struct {
 	// CapLastCap is the host kernel's highest capability number, read by
 	// the runtime: the container's /proc/sys may be covered by a mount.
 	CapLastCap int `json:"capLastCap"`
+	// LSM says which security modules the host runs, read by the runtime
+	// (the container's /sys may differ).
+	LSM lsm.Host `json:"lsm"`
 	// PreserveFDs counts descriptors from 3 up passed to the process.
 	PreserveFDs int `json:"preserveFDs,omitempty"`
 	// State is the container's OCI state JSON (status creating, the

@@ -66,7 +66,11 @@ func (s *setup) mountFS(m specs.Mount, dest string, o spec.MountOptions) error {
 		}
 	}
 	flags := o.Flags &^ (unix.MS_BIND | unix.MS_REC | unix.MS_REMOUNT)
-	err = unix.Mount(m.Source, fdPath(target), m.Type, flags, o.Data)
+	data, err := s.cfg.LSM.MountData(m.Type, o.Data, s.cfg.Spec.Linux.MountLabel)
+	if err != nil {
+		return err
+	}
+	err = unix.Mount(m.Source, fdPath(target), m.Type, flags, data)
 	if err != nil && m.Type == "sysfs" && s.cfg.UserNS && (errors.Is(err, unix.EPERM) || errors.Is(err, unix.EBUSY)) {
 		// sysfs of the host network namespace cannot be mounted from a user
 		// namespace; bind the host's instead, as runc does.

@@ -59,3 +59,16 @@ func moveRoot(rootfs string) error {
 	}
 	return nil
 }
+
+// chrootInto enters rootfs without changing any mount: for a container
+// that shares the runtime's mount namespace, where pivot_root would move
+// the host's root.
+func chrootInto(rootfs string) error {
+	if err := unix.Chroot(rootfs); err != nil {
+		return fmt.Errorf("chroot %s: %w", rootfs, err)
+	}
+	if err := unix.Chdir("/"); err != nil {
+		return fmt.Errorf("chdir /: %w", err)
+	}
+	return nil
+}

@@ -14,6 +14,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"berth/runtime/lsm"
 )
 
 // Config is what Setup needs to know.
@@ -24,9 +26,17 @@ type Config struct {
 	Rootfs, Bundle string
 	// NoPivot moves the rootfs over / and chroots instead of pivot_root.
 	NoPivot bool
+	// SharedMountNS says the container has no mount namespace of its own:
+	// the mounts are made in the runtime's (as runc does; delete removes
+	// them) and the rootfs is entered by chroot; the propagation of / and
+	// of the rootfs' parent, which belong to the host, are left alone.
+	SharedMountNS bool
 	// UserNS and CgroupNS say whether the container has new namespaces of
 	// those kinds.
 	UserNS, CgroupNS bool
+	// LSM says which security modules the host runs: linux.mountLabel is
+	// applied to new tmpfs, devpts and mqueue mounts where it runs SELinux.
+	LSM lsm.Host
 	// CgroupPaths are the container's cgroup directories on the host.
 	CgroupPaths map[string]string
 	// WaitCgroup, if set, is called before a mount that needs init to be
@@ -54,14 +64,16 @@ type setup struct {
 func Setup(cfg Config) error {
 	s := &setup{cfg: cfg}
 	before, after := rootPropagation(cfg.Spec.Linux.RootfsPropagation)
-	if err := unix.Mount("", "/", "", before, ""); err != nil {
-		return fmt.Errorf("set propagation of /: %w", err)
-	}
-	if err := parentMountPrivate(cfg.Rootfs); err != nil {
-		return err
-	}
-	if err := unix.Mount(cfg.Rootfs, cfg.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-		return fmt.Errorf("bind rootfs %s: %w", cfg.Rootfs, err)
+	if !cfg.SharedMountNS {
+		if err := unix.Mount("", "/", "", before, ""); err != nil {
+			return fmt.Errorf("set propagation of /: %w", err)
+		}
+		if err := parentMountPrivate(cfg.Rootfs); err != nil {
+			return err
+		}
+		if err := unix.Mount(cfg.Rootfs, cfg.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return fmt.Errorf("bind rootfs %s: %w", cfg.Rootfs, err)
+		}
 	}
 	root, err := os.OpenFile(cfg.Rootfs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -101,6 +113,9 @@ func Setup(cfg Config) error {
 		if err := cfg.BeforePivot(); err != nil {
 			return err
 		}
+	}
+	if cfg.SharedMountNS {
+		return chrootInto(cfg.Rootfs)
 	}
 	if before&unix.MS_SHARED != 0 {
 		// pivot_root refuses a shared /, and a rootfs moved onto a shared

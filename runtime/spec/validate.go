@@ -51,7 +51,19 @@ func Validate(s *specs.Spec) error {
 		return err
 	}
 	if !ns[specs.MountNamespace] {
-		return fmt.Errorf("linux.namespaces: a mount namespace is required")
+		// The container then shares the runtime's mount namespace, as the
+		// spec says: its mounts are made there and it is entered by chroot.
+		// What only a private mount table can do is refused, as runc does.
+		switch {
+		case len(s.Linux.MaskedPaths) > 0:
+			return fmt.Errorf("linux.maskedPaths: needs a mount namespace")
+		case len(s.Linux.ReadonlyPaths) > 0:
+			return fmt.Errorf("linux.readonlyPaths: needs a mount namespace")
+		case s.Root.Readonly:
+			return fmt.Errorf("root.readonly: needs a mount namespace")
+		case s.Linux.RootfsPropagation != "":
+			return fmt.Errorf("linux.rootfsPropagation: needs a mount namespace")
+		}
 	}
 	if ns[specs.UserNamespace] && nsPath(s, specs.UserNamespace) == "" {
 		if len(s.Linux.UIDMappings) == 0 || len(s.Linux.GIDMappings) == 0 {
@@ -130,6 +142,11 @@ func Validate(s *specs.Spec) error {
 	case "", "private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable", "runbindable":
 	default:
 		return fmt.Errorf("linux.rootfsPropagation: unknown propagation %q", s.Linux.RootfsPropagation)
+	}
+	if s.Linux.Personality != nil {
+		if _, err := Personality(s.Linux.Personality); err != nil {
+			return err
+		}
 	}
 	for k := range s.Linux.Sysctl {
 		if err := validateSysctl(k, ns, s); err != nil {

@@ -72,8 +72,20 @@ func TestValidate(t *testing.T) {
 		{"relative namespace path", func(s *specs.Spec) {
 			setNSPath(s, specs.NetworkNamespace, "proc/1/ns/net")
 		}, `linux.namespaces[1].path: "proc/1/ns/net" must be absolute`},
-		{"no mount namespace", func(s *specs.Spec) { withoutNS(s, specs.MountNamespace) },
-			"linux.namespaces: a mount namespace is required"},
+		{"no mount namespace", func(s *specs.Spec) {
+			withoutNS(s, specs.MountNamespace)
+			s.Linux.MaskedPaths, s.Linux.ReadonlyPaths = nil, nil
+			s.Root.Readonly = false
+		}, ""},
+		{"masked paths without a mount namespace", func(s *specs.Spec) {
+			withoutNS(s, specs.MountNamespace)
+			s.Linux.MaskedPaths = []string{"/proc/kcore"}
+		}, "linux.maskedPaths: needs a mount namespace"},
+		{"readonly root without a mount namespace", func(s *specs.Spec) {
+			withoutNS(s, specs.MountNamespace)
+			s.Linux.MaskedPaths, s.Linux.ReadonlyPaths = nil, nil
+			s.Root.Readonly = true
+		}, "root.readonly: needs a mount namespace"},
 		{"time namespace", func(s *specs.Spec) {
 			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.TimeNamespace})
 		}, ""},

@@ -196,10 +196,10 @@ func TestBadConfig(t *testing.T) {
 			b.Spec.Linux.Namespaces = append(b.Spec.Linux.Namespaces, specs.LinuxNamespace{Type: "ipc", Path: "ns/ipc"})
 			return b.save(t)
 		}, []string{"linux.namespaces[5].path", "absolute"}},
-		{"no mount namespace", func(t *testing.T, b *bundle) string {
+		{"masked paths without a mount namespace", func(t *testing.T, b *bundle) string {
 			b.dropNamespace(specs.MountNamespace)
 			return b.save(t)
-		}, []string{"linux.namespaces", "mount"}},
+		}, []string{"linux.maskedPaths", "mount namespace"}},
 		{"unknown rootfs propagation", func(t *testing.T, b *bundle) string {
 			b.Spec.Linux.RootfsPropagation = "sideways"
 			return b.save(t)

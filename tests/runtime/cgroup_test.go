@@ -482,8 +482,8 @@ func TestOOMKill(t *testing.T) {
 	if !oom {
 		t.Errorf("events reported no OOM: %s", out)
 	}
-	if st := e.state(id); st["status"] != "stopped" {
-		t.Errorf("status after the OOM kill: %v", st["status"])
+	if st := e.state(id); st["status"] != "stopped" || st["oomKilled"] != true {
+		t.Errorf("state after the OOM kill: status %v, oomKilled %v", st["status"], st["oomKilled"])
 	}
 	if got := hostCgroupFile(t, "memory", id, "memory.oom_control"); !strings.Contains(got, "oom_kill 1") {
 		t.Errorf("memory.oom_control: %q", got)

@@ -694,3 +694,41 @@ func TestFeatureCapabilities(t *testing.T) {
 		}
 	})
 }
+
+// TestFeatureNoMountNamespace: without a mount namespace the container
+// shares the runtime's, as the spec says (and runc and crun do): its
+// mounts are made there, it is entered by chroot, and delete removes the
+// mounts it made. Run in a private mount namespace of the test's own so
+// nothing reaches the host's mount table. What only a private mount table
+// can give (masked paths) is refused.
+func TestFeatureNoMountNamespace(t *testing.T) {
+	e := newEnv(t)
+	if _, err := exec.LookPath("unshare"); err != nil {
+		t.Skip("unshare(1) is needed")
+	}
+	b := newBundle(t, "sh", "-c", "readlink /proc/self/ns/mnt; test -e /proc/1/status && echo proc-ok")
+	rootfs := b.privateRootfs(t)
+	b.dropNamespace(specs.MountNamespace)
+	b.Spec.Linux.MaskedPaths, b.Spec.Linux.ReadonlyPaths = nil, nil
+	dir := b.save(t)
+	id := e.id()
+	script := `readlink /proc/self/ns/mnt; "$@"; echo "left: $(grep -c " $ROOTFS/" /proc/self/mountinfo)"`
+	cmd := exec.Command("unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh",
+		binary, "--root", e.root, "run", "--bundle", dir, id)
+	cmd.Env = append(os.Environ(), "ROOTFS="+rootfs)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("run without a mount namespace: %v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != 4 || lines[0] != lines[1] || lines[2] != "proc-ok" || lines[3] != "left: 0" {
+		t.Errorf("want the runtime's mount namespace, /proc mounted and no mount left; got:\n%s", out)
+	}
+	cgroupGone(t, id)
+
+	b.Spec.Linux.MaskedPaths = []string{"/proc/kcore"}
+	_, stderr, code := e.runContainer(b)
+	if code == 0 || !strings.Contains(stderr, "linux.maskedPaths: needs a mount namespace") {
+		t.Errorf("masked paths without a mount namespace: exit %d, %q", code, stderr)
+	}
+}

@@ -41,14 +41,17 @@ demo: deps
 demo-run: build $(BUNDLE)/config.json
 	cd $(BUNDLE) && ../../berth-runtime run demo-$$$$
 
-# test runs the whole suite: vet, unit and root integration tests.
+# test runs the whole suite: vet, unit and root integration tests, the
+# runtime-tools conformance gate.
 test: deps
 	$(MAKE) test-run
 
 test-run: build
 	$(GO) vet ./...
-	@test -z "$$(gofmt -l cmd runtime tests)" || { gofmt -l cmd runtime tests; echo "gofmt needed"; exit 1; }
+	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo "gofmt needed"; exit 1; }
 	$(GO) test -race -count=1 -timeout 20m ./...
+	scripts/vm/run-v2.sh -r $(BIN)/berth-runtime
+	$(MAKE) conformance
 
 # fuzz runs each fuzz target briefly (FUZZTIME each). -fuzz must match one
 # target only, hence the anchors.
@@ -78,18 +81,22 @@ bench: deps build
 	bench/runtime.sh
 
 # vm-v2 boots a Debian kernel under qemu (software emulation) with a pure
-# cgroup v2 userland and runs the runtime/cgroups tests there (about 20 s;
-# see scripts/vm/run-v2.sh for running tests/runtime too). Not yet part of
-# test.
-vm-v2: deps
-	scripts/vm/run-v2.sh
+# cgroup v2 userland and runs there the runtime/cgroups tests and the
+# tests/runtime cgroup v2 controller, update, events, pause, OOM, device and
+# lifecycle tests against bin/berth-runtime (about 5 min; VM_RUNTIME_RUN=.
+# runs all of tests/runtime, see scripts/vm/run-v2.sh). Part of test.
+vm-v2: deps build
+	scripts/vm/run-v2.sh -r $(BIN)/berth-runtime
 
 # conformance runs the OCI runtime-tools validation suite against
 # bin/berth-runtime (results in conformance/out/berth-runtime; see
-# conformance/RESULTS.md). Not part of test: it fails where berth does not
-# yet implement the spec.
+# conformance/RESULTS.md) and fails unless every program of
+# conformance/must-pass.txt passes. Some programs fail for every runtime
+# (the suite's defects, this host's limits): run.sh's own status is not
+# the gate.
 conformance: build
-	GO=$(GO) conformance/run.sh $(BIN)/berth-runtime
+	GO=$(GO) conformance/run.sh $(BIN)/berth-runtime || true
+	conformance/gate.sh conformance/out/berth-runtime/summary.tsv
 
 clean:
 	rm -rf $(BIN)

@@ -3,6 +3,7 @@ package cgroups
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -145,7 +146,11 @@ func cpusetError(err error) error {
 }
 
 // ConvertCPUSharesToWeight turns v1 cpu.shares (2..262144) into v2
-// cpu.weight (1..10000) with runc's linear mapping; 0 means unset.
+// cpu.weight (1..10000) as runc (since 1.3.2) and crun (since 1.23) do: a
+// quadratic in log2(shares) that maps the minimum, the default (1024 ->
+// 100, so Docker's default shares give v2's default weight) and the maximum
+// onto each other, where the older linear mapping gave 1024 -> 39.
+// 0 means unset.
 func ConvertCPUSharesToWeight(shares uint64) uint64 {
 	switch {
 	case shares == 0:
@@ -155,7 +160,9 @@ func ConvertCPUSharesToWeight(shares uint64) uint64 {
 	case shares >= 262144:
 		return 10000
 	}
-	return 1 + ((shares-2)*9999)/262142
+	l := math.Log2(float64(shares))
+	exponent := (l*l+125*l)/612.0 - 7.0/34.0
+	return uint64(math.Ceil(math.Pow(10, exponent)))
 }
 
 // ConvertBlkioWeightToIOWeight turns a v1 blkio weight (10..1000) into a v2

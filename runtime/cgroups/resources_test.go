@@ -10,7 +10,7 @@ import (
 
 func TestConvertCPUSharesToWeight(t *testing.T) {
 	for _, c := range []struct{ shares, weight uint64 }{
-		{0, 0}, {1, 1}, {2, 1}, {3, 1}, {1024, 39}, {512, 20}, {262142, 9999},
+		{0, 0}, {1, 1}, {2, 1}, {3, 2}, {1024, 100}, {512, 59}, {100, 17}, {262142, 10000},
 		{262144, 10000}, {1 << 20, 10000},
 	} {
 		if got := ConvertCPUSharesToWeight(c.shares); got != c.weight {

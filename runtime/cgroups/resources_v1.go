@@ -395,6 +395,14 @@ func (m *Manager) setHugetlbUnified(r *specs.LinuxResources) error {
 		if err := writeFile(dir, file, strconv.FormatUint(h.Limit, 10)); err != nil {
 			return fieldError(field, nil, err)
 		}
+		// Reservations are limited too where the kernel accounts them
+		// (5.7+), as runc does: otherwise a mapping reserved but not yet
+		// faulted escapes the limit.
+		if rsvd := "hugetlb." + h.Pagesize + ".rsvd.max"; exists(dir, rsvd) {
+			if err := writeFile(dir, rsvd, strconv.FormatUint(h.Limit, 10)); err != nil {
+				return fieldError(field, nil, err)
+			}
+		}
 	}
 	return nil
 }

@@ -268,6 +268,16 @@ func setNetworkV2(dir string, r *specs.LinuxResources) error {
 	return nil
 }
 
+// unifiedCoreLimit reports whether a cgroup.* file is one unified may
+// write: a limit, not the interface the runtime drives the cgroup with.
+func unifiedCoreLimit(k string) bool {
+	switch k {
+	case "cgroup.max.descendants", "cgroup.max.depth", "cgroup.pressure":
+		return true
+	}
+	return false
+}
+
 // setUnifiedV2 writes linux.resources.unified: each key is a file of the
 // container's cgroup, whose controller is enabled first.
 func setUnifiedV2(dir string, r *specs.LinuxResources) error {
@@ -280,6 +290,13 @@ func setUnifiedV2(dir string, r *specs.LinuxResources) error {
 		field := "unified." + k
 		if k == "" || strings.ContainsAny(k, "/\x00") || k == "." || k == ".." {
 			return fieldError(field, nil, errors.New("not a cgroup file name"))
+		}
+		// The core files place processes, enable controllers, freeze and
+		// kill: the runtime's job. Through unified, cgroup.procs would
+		// move any host process into the container's cgroup, where
+		// delete --force kills it.
+		if strings.HasPrefix(k, "cgroup.") && !unifiedCoreLimit(k) {
+			return fieldError(field, nil, errors.New("managed by the runtime, not a resource limit"))
 		}
 		if ctrl, _, ok := strings.Cut(k, "."); ok && ctrl != "cgroup" {
 			if err := enableV2(dir, ctrl); err != nil {

@@ -5,8 +5,8 @@
 # binary's status, 0 when all pass), 124 when the guest timed out, 125 when
 # no result marker was seen (kernel panic, boot failure).
 #
-# usage: scripts/vm/run-v2.sh [-t SECONDS] [-l LOG] [-r RUNTIME] [-f SRC[:DST]]... [TEST.BIN...]
-#   -t  guest timeout (default $VM_TIMEOUT or 600)
+# usage: scripts/vm/run-v2.sh [-t SECONDS] [-l LOG] [-r RUNTIME] [-f SRC[:DST]]... [TEST.BIN[=FLAGS]...]
+#   -t  guest timeout (default $VM_TIMEOUT or 1200)
 #   -l  serial log (default bin/vm/run-v2.log)
 #   -f  extra file copied into the initramfs at DST (default /opt/<basename>),
 #       e.g. -f bin/berth-runtime:/usr/local/bin/berth-runtime
@@ -14,8 +14,15 @@
 #       guest has no Go, so a `go` shim in its PATH answers tests/runtime's
 #       TestMain `go build ... -o OUT berth/cmd/berth-runtime` by copying it
 #   TEST.BIN: static Go test binaries (go test -c, see below); run in order
-#       in the guest, from /tmp, with $VM_TESTFLAGS (default -test.v -test.count=1).
-#   With no TEST.BIN, builds and runs ./runtime/cgroups's test binary.
+#       in the guest, from /tmp, with $VM_TESTFLAGS (default -test.v
+#       -test.count=1) or, after "=", flags of its own (one word each, e.g.
+#       bin/vm/runtime.test=-test.run=^TestCgroupV2).
+#   With no TEST.BIN, builds and runs ./runtime/cgroups's test binary and,
+#   when -r is given, ./tests/runtime's with -test.run=$VM_RUNTIME_RUN
+#   (default: the cgroup v2 controller, update, events, pause, OOM, device
+#   and a few lifecycle tests; "." runs all, about 12 min of guest time).
+# The guest has 2 vCPUs, 2 GiB, and a 64 MiB scratch virtio disk
+# (bin/vm/disk.img, /dev/vda) so that io.max throttles have a whole disk.
 # Environment: VM_KVM=1 tries -accel kvm (does not boot on this host's
 # paravirtual /dev/kvm: tcg is the default); VM_ENV="K=V ..." is exported in
 # the guest before the tests run; VM_APPEND adds kernel arguments.
@@ -23,11 +30,11 @@ set -eu
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 CACHE=$ROOT/bin/vm
-TIMEOUT=${VM_TIMEOUT:-600}
+TIMEOUT=${VM_TIMEOUT:-1200}
 LOG=$CACHE/run-v2.log
 TESTFLAGS=${VM_TESTFLAGS:--test.v -test.count=1}
 KPKG=${VM_KERNEL_PKG:-linux-image-amd64}
-MODULES=${VM_MODULES:-overlay veth bridge}
+MODULES=${VM_MODULES:-overlay veth bridge virtio_pci virtio_blk}
 EXTRA=""
 
 RUNTIME=""
@@ -37,7 +44,7 @@ while getopts t:l:f:r: o; do
 	l) LOG=$OPTARG ;;
 	f) EXTRA="$EXTRA $OPTARG" ;;
 	r) RUNTIME=$OPTARG ;;
-	*) sed -n '2,24p' "$0"; exit 2 ;;
+	*) sed -n '2,30p' "$0"; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -71,20 +78,34 @@ vmlinuz=$(ls "$kdir"/boot/vmlinuz-* | head -1)
 kver=${vmlinuz##*/vmlinuz-}
 moddir=$kdir/lib/modules/$kver
 
-# Test binaries: default is runtime/cgroups, built static like `make build`.
+# Test binaries: default is runtime/cgroups and, with -r, tests/runtime,
+# built static like `make build`.
+# The tests/runtime selection: every cgroup v2 controller test and the v1
+# ones (they skip here), update, events, pause, OOM, devices, cgroup
+# namespace, and lifecycle tests whose cleanup goes through the cgroup.
+RUNTIME_RUN=${VM_RUNTIME_RUN:-'^(TestCgroup.*|TestUpdate.*|TestEvents.*|TestPauseResume|TestOOMKill|TestForkBombPidsLimit|TestBlkioWeight|TestHugetlbLimit|TestUnapplicableLimits|TestFeatureCgroupNamespace|TestFeatureDefaultDevices|TestFeatureLinuxDevices|TestExecJoinsNamespacesAndCgroup|TestRunForegroundExitStatus|TestCreateStartDeleteLifecycle|TestKillAll|TestDeleteStoppedKillsLeftovers|TestDeleteForceRunning|TestPsHostPids)$'}
 if [ $# -eq 0 ]; then
 	GO=${GO:-$(command -v go 2>/dev/null || ls /usr/local/go/bin/go /usr/lib/go-1.23/bin/go 2>/dev/null | head -1)}
 	(cd "$ROOT" && CGO_ENABLED=1 "$GO" test -c -tags osusergo,netgo \
 		-ldflags '-extldflags "-static"' -o "$CACHE/cgroups.test" ./runtime/cgroups)
 	set -- "$CACHE/cgroups.test"
+	if [ -n "$RUNTIME" ]; then
+		(cd "$ROOT" && CGO_ENABLED=1 "$GO" test -c -tags osusergo,netgo \
+			-ldflags '-extldflags "-static"' -o "$CACHE/runtime.test" ./tests/runtime)
+		set -- "$@" "$CACHE/runtime.test=-test.v -test.count=1 -test.timeout=15m -test.run=$RUNTIME_RUN"
+	fi
 fi
+
+# The scratch disk: sparse, made once.
+disk=$CACHE/disk.img
+[ -f "$disk" ] || truncate -s 64M "$disk"
 
 # The initramfs.
 ird=$CACHE/initramfs
 rm -rf "$ird"
 mkdir -p "$ird"/bin "$ird"/sbin "$ird"/usr/bin "$ird"/usr/sbin "$ird"/usr/local/bin \
 	"$ird"/proc "$ird"/sys "$ird"/dev "$ird"/run "$ird"/tmp "$ird"/root \
-	"$ird"/etc "$ird"/tests "$ird"/opt "$ird"/lib/modules
+	"$ird"/etc "$ird"/etc/test-flags.d "$ird"/tests "$ird"/opt "$ird"/lib/modules
 cp /bin/busybox "$ird/bin/busybox"
 for a in $(/bin/busybox --list-full); do
 	[ -e "$ird/$a" ] || ln -s /bin/busybox "$ird/$a"
@@ -119,7 +140,10 @@ echo "$modlist" >"$ird/etc/modules"
 n=0
 for t in "$@"; do
 	n=$((n + 1))
-	cp "$t" "$ird/tests/$(printf %02d "$n")-$(basename "$t")"
+	bin=${t%%=*}
+	name=$(printf %02d "$n")-$(basename "$bin")
+	cp "$bin" "$ird/tests/$name"
+	[ "$bin" = "$t" ] || printf '%s\n' "${t#*=}" >"$ird/etc/test-flags.d/$name"
 done
 for e in $EXTRA; do
 	src=${e%%:*}
@@ -188,12 +212,19 @@ set +a
 rc=0
 cd /tmp
 for t in /tests/*; do
-	echo "BERTH-VM run $t"
-	"$t" $(cat /etc/test-flags) 2>&1
+	flags=/etc/test-flags
+	[ -f "/etc/test-flags.d/${t##*/}" ] && flags=/etc/test-flags.d/${t##*/}
+	echo "BERTH-VM run $t $(cat $flags)"
+	# No globbing of the flags: a -test.run regex has * in it.
+	set -f
+	"$t" $(cat $flags) 2>&1
 	r=$?
+	set +f
 	echo "BERTH-VM done $t rc=$r up $(cut -d' ' -f1 /proc/uptime)s"
 	[ $r -eq 0 ] || [ $rc -ne 0 ] || rc=$r
 done
+# The tests assert their own cleanup; this line shows it at a glance.
+echo "BERTH-VM cgroups left under /sys/fs/cgroup/berth: $(find /sys/fs/cgroup/berth -mindepth 1 -maxdepth 1 -type d 2>/dev/null | wc -l)"
 echo "BERTH-VM-RESULT rc=$rc"
 sync
 poweroff -f
@@ -209,6 +240,7 @@ start=$(date +%s)
 set +e
 timeout "$TIMEOUT" qemu-system-x86_64 -accel "$accel" -cpu max -m 2048 -smp 2 -nographic \
 	-kernel "$vmlinuz" -initrd "$initrd" \
+	-drive "file=$disk,format=raw,if=virtio,cache=unsafe" \
 	-append "console=ttyS0 cgroup_no_v1=all quiet panic=-1 ${VM_APPEND:-}" \
 	-no-reboot </dev/null 2>&1 | tr -d '\r' | tee "$LOG"
 qrc=$?

@@ -110,6 +110,10 @@ func (sp *spawn) start() (*started, error) {
 		parent.Close()
 		return nil, fmt.Errorf("start init: %w", err)
 	}
+	// Only init may hold the other end now: should it die before the
+	// handshake (a signal to the whole process group), the read below must
+	// see end-of-file rather than wait forever, holding the container lock.
+	child.Close()
 	st := &started{cmd: cmd, sock: parent}
 	// On cgroup v1 the first move into a cgroup waits for an RCU grace
 	// period (8 ms or more); later moves do not. Moving this first process

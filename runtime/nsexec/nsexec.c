@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -155,6 +156,17 @@ static void nsexec(void)
 	initfd = atoi(env);
 	if (initfd < 3)
 		bail("invalid _BERTH_INITPIPE %s", env);
+	// Signals wait until this process has reported the pid that goes on:
+	// a SIGTERM to the runtime's process group must not kill the forking
+	// parent after its child exists but before the runtime knows it, or the
+	// runtime would wait on the init socket, which that child holds open,
+	// for a pid that never comes. The process that goes on restores the
+	// mask (and gets what is pending then); the forking parent exits with
+	// signals still blocked.
+	sigset_t all, old;
+	sigfillset(&all);
+	if (sigprocmask(SIG_BLOCK, &all, &old) < 0)
+		bail("block signals");
 	// Until it executes the user's program (execve resets this), no
 	// process of the container may ptrace this one or open its /proc
 	// files: exe, fd, map_files, mem.
@@ -235,4 +247,6 @@ static void nsexec(void)
 			bail("report pid");
 	}
 	free(data);
+	if (sigprocmask(SIG_SETMASK, &old, NULL) < 0)
+		bail("restore the signal mask");
 }

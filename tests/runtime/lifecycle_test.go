@@ -617,3 +617,51 @@ func TestCreateNonRootUser(t *testing.T) {
 		t.Errorf("run as 65534: code %d, out %q, stderr %q", code, out, stderr)
 	}
 }
+
+// TestRunGroupSignalledDuringCreate: SIGTERM to the whole process group of
+// `run` (a shell's Ctrl-C, a service manager's stop) may reach the
+// runtime's first init process between its fork into the pid namespace and
+// the report of the child's pid. That once left run waiting forever on the
+// init socket, holding the container's lock, with the container stuck in
+// "creating". Now either the container starts (a signal that reached no
+// program is lost, as with any runtime: pid 1 ignores it until it has a
+// handler) and KILL ends it and run, or run fails and cleans up.
+func TestRunGroupSignalledDuringCreate(t *testing.T) {
+	e := newEnv(t)
+	b := newBundle(t, "sleep", "100")
+	dir := b.save(t)
+	for i := 0; i < 40; i++ {
+		id := e.id()
+		cmd := e.command("run", "--bundle", dir, id)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		time.Sleep(time.Duration(i) * 500 * time.Microsecond)
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		ended := false
+		for deadline := time.Now().Add(15 * time.Second); !ended; {
+			select {
+			case <-done:
+				ended = true
+				continue
+			case <-time.After(50 * time.Millisecond):
+			}
+			if out, _, _ := e.run("state", id); strings.Contains(out, `"running"`) {
+				e.run("kill", id, "KILL")
+			}
+			if time.Now().After(deadline) {
+				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+				<-done
+				out, _, _ := e.run("state", id)
+				t.Fatalf("run (signalled after %v) did not end; state: %s", time.Duration(i)*500*time.Microsecond, out)
+			}
+		}
+		if _, stderr, code := e.run("delete", "--force", id); code != 0 && !strings.Contains(stderr, "does not exist") {
+			t.Errorf("delete --force %s: %s", id, stderr)
+		}
+		cgroupGone(t, id)
+	}
+}

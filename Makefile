@@ -6,7 +6,7 @@ TAGS      := osusergo,netgo
 LDFLAGS   := -s -w -extldflags "-static"
 BIN       := bin
 BUNDLE    := $(BIN)/bundles/busybox
-DEB_PKGS  := build-essential busybox-static iproute2 runc crun hyperfine procps libseccomp-dev
+DEB_PKGS  := build-essential busybox-static iproute2 runc crun hyperfine procps libseccomp-dev jq
 
 .PHONY: all deps build demo demo-run test test-run fuzz bench conformance vm-v2 clean
 
@@ -75,10 +75,13 @@ fuzz:
 	$(GO) test ./runtime/cgroups -run '^$$' -fuzz '^FuzzParseCPUMax$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./runtime/cgroups -run '^$$' -fuzz '^FuzzParseUintList$$' -fuzztime $(FUZZTIME)
 
-# bench compares berth-runtime with runc and crun side by side (results in
+# bench compares berth-runtime with runc and crun side by side: run,
+# the cost of the default confinement, events --stats (results in
 # bench/results/<date>; RUNS, WARMUP, SPLIT_RUNS tune it, see bench/README.md).
 bench: deps build
 	bench/runtime.sh
+	bench/confine.sh
+	bench/events.sh
 
 # vm-v2 boots a Debian kernel under qemu (software emulation) with a pure
 # cgroup v2 userland and runs there the runtime/cgroups tests and the

@@ -22,6 +22,7 @@ deps:
 
 build:
 	CGO_ENABLED=1 $(GO) build -tags $(TAGS) -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/berth-runtime ./cmd/berth-runtime
+	CGO_ENABLED=0 $(GO) build -tags $(TAGS) -trimpath -ldflags '-s -w' -o $(BIN)/berth ./cmd/berth
 
 # A busybox bundle from Debian's busybox-static, with the default config.
 $(BUNDLE)/config.json: build
@@ -74,6 +75,17 @@ fuzz:
 	$(GO) test ./runtime/cgroups -run '^$$' -fuzz '^FuzzParseBlkioFile$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./runtime/cgroups -run '^$$' -fuzz '^FuzzParseCPUMax$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./runtime/cgroups -run '^$$' -fuzz '^FuzzParseUintList$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./content -run '^$$' -fuzz '^FuzzBlobPath$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./content -run '^$$' -fuzz '^FuzzIngestName$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./layer -run '^$$' -fuzz '^FuzzApply$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./layer -run '^$$' -fuzz '^FuzzCleanName$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./snapshot -run '^$$' -fuzz '^FuzzSplitLowerDirs$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./snapshot -run '^$$' -fuzz '^FuzzParseOptions$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./snapshot/internal/fsutil -run '^$$' -fuzz '^FuzzParseMountPoint$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./image -run '^$$' -fuzz '^FuzzParseRef$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./image -run '^$$' -fuzz '^FuzzDecodeManifest$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./image -run '^$$' -fuzz '^FuzzParseChanges$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./image -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 
 # bench compares berth-runtime with runc and crun side by side: run,
 # the cost of the default confinement, events --stats (results in

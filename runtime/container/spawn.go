@@ -153,7 +153,7 @@ func (sp *spawn) start() (*started, error) {
 	}
 	enc := json.NewEncoder(parent)
 	if err := enc.Encode(&sp.cfg); err != nil {
-		return fail(fmt.Errorf("send init config: %w", err))
+		return fail(st.initReason(fmt.Errorf("send init config: %w", err)))
 	}
 	// Init starts its Go runtime and sets up the rootfs meanwhile, and
 	// waits for this message before it needs the cgroup (cgroup namespace,
@@ -165,7 +165,7 @@ func (sp *spawn) start() (*started, error) {
 		}
 	}
 	if err := enc.Encode(initproc.Message{Type: initproc.MsgCgroupReady}); err != nil {
-		return fail(fmt.Errorf("send cgroup ready: %w", err))
+		return fail(st.initReason(fmt.Errorf("send cgroup ready: %w", err)))
 	}
 	<-early
 	if pid != cmd.Process.Pid {
@@ -236,6 +236,15 @@ func (st *started) readReply() (initproc.Message, error) {
 		return m, errors.New(m.Error)
 	}
 	return m, nil
+}
+
+// initReason turns a failed write to init into init's own error, when it
+// sent one before it exited (the usual reason the socket is gone).
+func (st *started) initReason(writeErr error) error {
+	if m, err := st.readReply(); err != nil && m.Type == initproc.MsgError {
+		return err
+	}
+	return writeErr
 }
 
 // kill ends a half-started init and waits for it.

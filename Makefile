@@ -5,7 +5,6 @@ export PATH := $(dir $(GO)):$(PATH)
 TAGS      := osusergo,netgo
 LDFLAGS   := -s -w -extldflags "-static"
 BIN       := bin
-BUNDLE    := $(BIN)/bundles/busybox
 DEB_PKGS  := build-essential busybox-static iproute2 runc crun hyperfine procps libseccomp-dev jq
 
 .PHONY: all deps build demo demo-run test test-run fuzz bench conformance vm-v2 clean
@@ -23,24 +22,18 @@ deps:
 build:
 	CGO_ENABLED=1 $(GO) build -tags $(TAGS) -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/berth-runtime ./cmd/berth-runtime
 	CGO_ENABLED=0 $(GO) build -tags $(TAGS) -trimpath -ldflags '-s -w' -o $(BIN)/berth ./cmd/berth
+	CGO_ENABLED=0 $(GO) build -tags $(TAGS) -trimpath -ldflags '-s -w' -o $(BIN)/berth-monitor ./cmd/berth-monitor
+	CGO_ENABLED=0 $(GO) build -tags $(TAGS) -trimpath -ldflags '-s -w' -o $(BIN)/berth-init ./cmd/berth-init
 
-# A busybox bundle from Debian's busybox-static, with the default config.
-$(BUNDLE)/config.json: build
-	rm -rf $(BUNDLE) && mkdir -p $(BUNDLE)/rootfs/bin
-	cp /bin/busybox $(BUNDLE)/rootfs/bin/busybox
-	for a in $$($(BUNDLE)/rootfs/bin/busybox --list); do \
-		[ "$$a" = busybox ] || ln -sf busybox $(BUNDLE)/rootfs/bin/$$a; done
-	cd $(BUNDLE) && ../../berth-runtime spec
-	sed -i 's/"terminal": true/"terminal": false/' $(BUNDLE)/config.json
-	sed -i 's|"sh"$$|"sh", "-c", "echo hostname: $$(hostname); echo my pid: $$$$; echo mounts:; cat /proc/self/mounts"|' $(BUNDLE)/config.json
-
-# demo installs what is needed, builds berth and runs a container. Make is
-# run again after deps so that a Go installed by deps is found.
+# demo installs what is needed, builds berth, makes a busybox image from
+# Debian's busybox-static and runs a container from it. Make is run again
+# after deps so that a Go installed by deps is found.
 demo: deps
 	$(MAKE) demo-run
 
-demo-run: build $(BUNDLE)/config.json
-	cd $(BUNDLE) && ../../berth-runtime run demo-$$$$
+demo-run: build
+	$(BIN)/berth image bootstrap busybox
+	$(BIN)/berth run --rm busybox sh -c 'echo hello from $$(hostname); echo my pid: $$$$; id; cat /proc/self/cgroup'
 
 # test runs the whole suite: vet, unit and root integration tests, the
 # runtime-tools conformance gate.
@@ -82,6 +75,21 @@ fuzz:
 	$(GO) test ./snapshot -run '^$$' -fuzz '^FuzzSplitLowerDirs$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./snapshot -run '^$$' -fuzz '^FuzzParseOptions$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./snapshot/internal/fsutil -run '^$$' -fuzz '^FuzzParseMountPoint$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./engine/copy -run '^$$' -fuzz '^FuzzToContainer$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./engine/copy -run '^$$' -fuzz '^FuzzExtractHost$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./engine/ocispec -run '^$$' -fuzz '^FuzzParseBind$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./engine/ocispec -run '^$$' -fuzz '^FuzzParseMount$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./engine/ocispec -run '^$$' -fuzz '^FuzzParseTmpfs$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./engine/ocispec -run '^$$' -fuzz '^FuzzParseSeccompProfile$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./engine/ocispec -run '^$$' -fuzz '^FuzzParseSize$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./engine/ocispec -run '^$$' -fuzz '^FuzzParsePasswd$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./engine/ocispec -run '^$$' -fuzz '^FuzzParseUlimit$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./engine/monitor -run '^$$' -fuzz '^FuzzReadFrame$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./engine/logs -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./engine/logs -run '^$$' -fuzz '^FuzzWriteRead$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./engine/logs -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./engine/logs -run '^$$' -fuzz '^FuzzParseOptions$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./engine/logs -run '^$$' -fuzz '^FuzzParseTime$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./image -run '^$$' -fuzz '^FuzzParseRef$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./image -run '^$$' -fuzz '^FuzzDecodeManifest$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./image -run '^$$' -fuzz '^FuzzParseChanges$$' -fuzztime $(FUZZTIME)

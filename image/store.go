@@ -17,6 +17,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"berth/content"
+	"berth/internal/boltfile"
 	"berth/snapshot"
 	"berth/snapshot/auto"
 )
@@ -75,7 +76,7 @@ func Open(ctx context.Context, root string, o Options) (*Store, error) {
 	}
 	s := &Store{
 		root: root, content: cs, snaps: snaps, snapName: name,
-		meta: meta{path: filepath.Join(root, "images.db")}, platform: o.Platform, log: log,
+		meta: meta{boltfile.File{Path: filepath.Join(root, "images.db")}}, platform: o.Platform, log: log,
 	}
 	if s.platform.OS == "" {
 		s.platform = HostPlatform()

@@ -24,6 +24,7 @@ const version = "0.1.0"
 type globals struct {
 	root        string
 	snapshotter string
+	runtime     string
 	debug       bool
 }
 
@@ -44,7 +45,9 @@ func main() {
 	if err == nil {
 		return
 	}
-	fmt.Fprintln(os.Stderr, "Error:", err)
+	if !errors.As(err, new(silentExit)) {
+		fmt.Fprintln(os.Stderr, "Error:", err)
+	}
 	var se statusError
 	if errors.As(err, &se) {
 		os.Exit(se.code)
@@ -70,6 +73,7 @@ func newRootCommand(g *globals) *cobra.Command {
 	f := root.PersistentFlags()
 	f.StringVar(&g.root, "root", envOr("BERTH_ROOT", "/var/lib/berth"), "directory of berth's state (images, containers)")
 	f.StringVar(&g.snapshotter, "snapshotter", os.Getenv("BERTH_SNAPSHOTTER"), `layer storage: "overlay", "native" (copies), or empty to choose`)
+	f.StringVar(&g.runtime, "runtime", os.Getenv("BERTH_RUNTIME"), "OCI runtime binary (default: berth-runtime beside berth)")
 	f.BoolVarP(&g.debug, "debug", "D", false, "log debug messages")
 
 	imageCmd := &cobra.Command{Use: "image", Short: "manage images"}
@@ -85,10 +89,23 @@ func newRootCommand(g *globals) *cobra.Command {
 		newImportCommand(g),
 		newBootstrapCommand(g),
 	)
+	containerCmd := &cobra.Command{Use: "container", Short: "manage containers"}
+	containerCmd.AddCommand(
+		newCreateCommand(g), newRunCommand(g), newStartCommand(g), newStopCommand(g), newRestartCommand(g),
+		newKillCommand(g), newRmCommand(g, "rm"), newPsCommand(g, "ls"), newLogsCommand(g), newWaitCommand(g),
+		newExecCommand(g), newInspectCommand(g), newPauseCommand(g, true), newPauseCommand(g, false),
+		newRenameCommand(g), newTopCommand(g), newContainerPruneCommand(g), newCommitCommand(g),
+		newDiffCommand(g), newExportCommand(g), newCpCommand(g),
+	)
 	systemCmd := &cobra.Command{Use: "system", Short: "manage berth's state"}
 	systemCmd.AddCommand(newSystemDfCommand(g), newSystemPruneCommand(g), newSystemCheckCommand(g))
 	root.AddCommand(
-		imageCmd, systemCmd,
+		imageCmd, systemCmd, containerCmd,
+		newCreateCommand(g), newRunCommand(g), newStartCommand(g), newStopCommand(g), newRestartCommand(g),
+		newKillCommand(g), newRmCommand(g, "rm"), newPsCommand(g, "ps"), newLogsCommand(g), newWaitCommand(g),
+		newExecCommand(g), newInspectCommand(g), newPauseCommand(g, true), newPauseCommand(g, false),
+		newRenameCommand(g), newTopCommand(g), newCommitCommand(g), newDiffCommand(g), newExportCommand(g),
+		newCpCommand(g),
 		newImagesCommand(g, "images"),
 		newRmiCommand(g, "rmi"),
 		newTagCommand(g),

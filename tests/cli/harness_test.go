@@ -30,12 +30,20 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
+	// berth finds berth-runtime and berth-monitor beside itself.
 	binary = filepath.Join(dir, "berth")
-	build := exec.Command("go", "build", "-o", binary, "berth/cmd/berth")
-	build.Stdout, build.Stderr = os.Stdout, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build berth:", err)
-		return 1
+	for _, b := range [][]string{
+		{"-o", binary, "berth/cmd/berth"},
+		{"-o", filepath.Join(dir, "berth-monitor"), "berth/cmd/berth-monitor"},
+		{"-o", filepath.Join(dir, "berth-init"), "berth/cmd/berth-init"},
+		{"-tags", "osusergo,netgo", "-ldflags", `-extldflags "-static"`, "-o", filepath.Join(dir, "berth-runtime"), "berth/cmd/berth-runtime"},
+	} {
+		build := exec.Command("go", append([]string{"build"}, b...)...)
+		build.Stdout, build.Stderr = os.Stdout, os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "build:", err)
+			return 1
+		}
 	}
 	return m.Run()
 }
@@ -48,7 +56,25 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	return &env{t: t, root: t.TempDir()}
+	e := &env{t: t, root: t.TempDir()}
+	// Containers hold mounts and cgroups: remove them all, even when the
+	// test failed, before the root goes.
+	t.Cleanup(func() {
+		out, _, _ := e.run(nil, "ps", "-aq", "--no-trunc")
+		for _, id := range strings.Fields(out) {
+			if _, stderr, code := e.run(nil, "rm", "-f", id); code != 0 {
+				t.Errorf("cleanup: rm -f %s: %s", id, stderr)
+			}
+		}
+	})
+	return e
+}
+
+// withBusybox gives the env a busybox:latest image.
+func (e *env) withBusybox() *env {
+	e.t.Helper()
+	e.must("image", "bootstrap", "-q", "busybox")
+	return e
 }
 
 // run invokes berth with --root and returns stdout, stderr and the exit

@@ -16,6 +16,8 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"berth/internal/boltfile"
+
 	"berth/snapshot"
 )
 
@@ -56,28 +58,17 @@ func (r Record) Info() snapshot.Info {
 	return snapshot.Info{Key: r.Key, Parent: r.Parent, Kind: r.Kind, Created: r.Created, Labels: labels}
 }
 
-// Store is a metadata database. bbolt locks its whole file while it is
-// open, so the file is opened for each transaction and closed after it:
-// two berth processes (a long load and an `images`) then wait for each
-// other's transactions only, not for each other's lifetime.
+// Store is a metadata database, opened for each transaction (see
+// internal/boltfile).
 type Store struct {
-	path    string
-	timeout time.Duration
+	f boltfile.File
 }
 
 // Open opens (creating if needed) the database at path. A transaction
 // waits up to timeout for another process's.
 func Open(path string, timeout time.Duration) (*Store, error) {
-	s := &Store{path: path, timeout: timeout}
-	err := s.update(func(tx *bolt.Tx) error {
-		for _, b := range []string{bucketSnapshots, bucketChildren, bucketMeta} {
-			if _, err := tx.CreateBucketIfNotExists([]byte(b)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	s := &Store{f: boltfile.File{Path: path, Timeout: timeout}}
+	if err := s.f.Init([]byte(bucketSnapshots), []byte(bucketChildren), []byte(bucketMeta)); err != nil {
 		return nil, fmt.Errorf("init snapshot metadata %s: %w", path, err)
 	}
 	return s, nil
@@ -86,37 +77,9 @@ func Open(path string, timeout time.Duration) (*Store, error) {
 // Close releases nothing: no file stays open between transactions.
 func (s *Store) Close() error { return nil }
 
-func (s *Store) open(readOnly bool) (*bolt.DB, error) {
-	db, err := bolt.Open(s.path, 0o600, &bolt.Options{Timeout: s.timeout, ReadOnly: readOnly})
-	if err != nil {
-		return nil, fmt.Errorf("open snapshot metadata %s: %w", s.path, err)
-	}
-	return db, nil
-}
+func (s *Store) update(fn func(*bolt.Tx) error) error { return s.f.Update(fn) }
 
-// update runs fn in a read-write transaction.
-func (s *Store) update(fn func(*bolt.Tx) error) error {
-	db, err := s.open(false)
-	if err != nil {
-		return err
-	}
-	err = db.Update(fn)
-	if cerr := db.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("close snapshot metadata: %w", cerr)
-	}
-	return err
-}
-
-// view runs fn in a read-only transaction; readers share the file lock.
-func (s *Store) view(fn func(*bolt.Tx) error) error {
-	db, err := s.open(true)
-	if err != nil {
-		return err
-	}
-	err = db.View(fn)
-	db.Close()
-	return err
-}
+func (s *Store) view(fn func(*bolt.Tx) error) error { return s.f.View(fn) }
 
 // CheckKey rejects keys the store cannot hold.
 func CheckKey(key string) error {

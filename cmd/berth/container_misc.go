@@ -1,0 +1,311 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"berth/engine"
+	"berth/image"
+)
+
+func newExecCommand(g *globals) *cobra.Command {
+	var o engine.ExecOptions
+	cmd := &cobra.Command{
+		Use:   "exec [OPTIONS] CONTAINER COMMAND [ARG...]",
+		Short: "run a command in a running container",
+		Args:  cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			e, err := g.openEngine(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer e.Close()
+			o.Args = args[1:]
+			code, err := e.Exec(cmd.Context(), args[0], o)
+			if err != nil {
+				return err
+			}
+			if code != 0 {
+				return statusError{code, silentExit{}}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVarP(&o.TTY, "tty", "t", false, "allocate a terminal")
+	f.BoolVarP(&o.Interactive, "interactive", "i", false, "keep stdin open")
+	f.BoolVarP(&o.Detach, "detach", "d", false, "run in the background")
+	f.StringArrayVarP(&o.Env, "env", "e", nil, "set an environment variable")
+	f.StringVarP(&o.Workdir, "workdir", "w", "", "working directory")
+	f.StringVarP(&o.User, "user", "u", "", "user (uid[:gid])")
+	f.SetInterspersed(false)
+	return cmd
+}
+
+func newInspectCommand(g *globals) *cobra.Command {
+	var format, typ string
+	cmd := &cobra.Command{
+		Use:   "inspect [OPTIONS] NAME|ID [NAME|ID...]",
+		Short: "show containers or images in detail, as JSON",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			e, err := g.openEngine(ctx)
+			if err != nil {
+				return err
+			}
+			defer e.Close()
+			var out []any
+			allImages, err := e.Images().List(ctx)
+			if err != nil {
+				return err
+			}
+			for _, arg := range args {
+				if typ != "image" {
+					if c, err := e.Lookup(ctx, arg); err == nil {
+						out = append(out, inspectContainer(e, c))
+						continue
+					} else if typ == "container" {
+						return err
+					}
+				}
+				imgs, err := e.Images().Resolve(ctx, arg)
+				if err != nil {
+					if errors.Is(err, image.ErrNotFound) {
+						return statusError{1, fmt.Errorf("no such object: %s", arg)}
+					}
+					return err
+				}
+				v, err := inspectImage(cmd, e.Images(), imgs[0], allImages)
+				if err != nil {
+					return err
+				}
+				out = append(out, v)
+			}
+			return printInspect(format, out)
+		},
+	}
+	cmd.Flags().StringVarP(&format, "format", "f", "", "a Go template applied to each object")
+	cmd.Flags().StringVar(&typ, "type", "", "container or image")
+	return cmd
+}
+
+// containerInspect is Docker's container inspect object, with the fields
+// berth has.
+type containerInspect struct {
+	*engine.Container
+	LogPath      string `json:"LogPath"`
+	ResolvConf   string `json:"ResolvConfPath"`
+	HostnamePath string `json:"HostnamePath"`
+	Config       struct {
+		Image  string            `json:"Image"`
+		Tty    bool              `json:"Tty"`
+		Labels map[string]string `json:"Labels"`
+	} `json:"Config"`
+}
+
+func inspectContainer(e *engine.Engine, c *engine.Container) containerInspect {
+	v := containerInspect{Container: c, LogPath: e.LogPath(c.ID)}
+	v.Config.Image, v.Config.Tty, v.Config.Labels = c.Image, c.TTY, c.Labels
+	return v
+}
+
+func newPauseCommand(g *globals, pause bool) *cobra.Command {
+	use, short := "pause", "freeze every process of containers"
+	if !pause {
+		use, short = "unpause", "thaw paused containers"
+	}
+	return &cobra.Command{
+		Use:   use + " CONTAINER [CONTAINER...]",
+		Short: short,
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return g.eachContainer(cmd, args, func(e *engine.Engine, ref string) error {
+				if err := e.Pause(cmd.Context(), ref, pause); err != nil {
+					return err
+				}
+				fmt.Println(ref)
+				return nil
+			})
+		},
+	}
+}
+
+func newRenameCommand(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "rename CONTAINER NEW_NAME",
+		Short: "rename a container",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			e, err := g.openEngine(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer e.Close()
+			return e.Rename(cmd.Context(), args[0], args[1])
+		},
+	}
+}
+
+func newTopCommand(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "top CONTAINER [ps OPTIONS]",
+		Short: "show a container's processes",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			e, err := g.openEngine(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer e.Close()
+			out, err := e.Top(cmd.Context(), args[0], args[1:])
+			if err != nil {
+				return err
+			}
+			fmt.Print(out)
+			return nil
+		},
+	}
+}
+
+func newContainerPruneCommand(g *globals) *cobra.Command {
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "prune [OPTIONS]",
+		Short: "remove all stopped containers",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !confirm(force, "WARNING! This will remove all stopped containers.") {
+				return nil
+			}
+			e, err := g.openEngine(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer e.Close()
+			list, err := e.List(cmd.Context())
+			if err != nil {
+				return err
+			}
+			var reclaimed int64
+			fmt.Println("Deleted Containers:")
+			for _, c := range list {
+				if c.State.Running || c.State.Restarting {
+					continue
+				}
+				reclaimed += e.RootfsSize(cmd.Context(), c.ID)
+				if err := e.Remove(cmd.Context(), c.ID, false); err != nil {
+					fmt.Fprintln(os.Stderr, "Error:", err)
+					continue
+				}
+				fmt.Println(c.ID)
+			}
+			fmt.Printf("\nTotal reclaimed space: %s\n", humanSize(reclaimed))
+			return nil
+		},
+	}
+	cmd.Flags().BoolVarP(&force, "force", "f", false, "do not prompt for confirmation")
+	return cmd
+}
+
+func newCommitCommand(g *globals) *cobra.Command {
+	var o image.CommitOptions
+	cmd := &cobra.Command{
+		Use:   "commit [OPTIONS] CONTAINER [REPOSITORY[:TAG]]",
+		Short: "make an image from a container's changes",
+		Args:  cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			e, err := g.openEngine(ctx)
+			if err != nil {
+				return err
+			}
+			defer e.Close()
+			c, err := e.Lookup(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			if len(args) == 2 {
+				o.Ref = args[1]
+			}
+			o.CreatedBy = strings.Join(append([]string{c.Path}, c.Args...), " ")
+			_, id, err := e.Images().Commit(ctx, c.ID, o)
+			if err != nil {
+				return err
+			}
+			fmt.Println(id)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.Author, "author", "a", "", "author")
+	f.StringVarP(&o.Message, "message", "m", "", "commit message")
+	f.StringArrayVarP(&o.Changes, "change", "c", nil, "apply a Dockerfile instruction")
+	f.BoolP("pause", "p", true, "pause the container during the commit (berth commits the upper directory as it is)")
+	return cmd
+}
+
+func newDiffCommand(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "diff CONTAINER",
+		Short: "show the files a container changed (A added, C changed, D deleted)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			e, err := g.openEngine(ctx)
+			if err != nil {
+				return err
+			}
+			defer e.Close()
+			c, err := e.Lookup(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			changes, err := e.Images().Diff(ctx, c.ID)
+			if err != nil {
+				return err
+			}
+			for _, ch := range changes {
+				fmt.Println(ch.String())
+			}
+			return nil
+		},
+	}
+}
+
+func newExportCommand(g *globals) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "export [OPTIONS] CONTAINER",
+		Short: "write a container's filesystem as a tar archive",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			e, err := g.openEngine(ctx)
+			if err != nil {
+				return err
+			}
+			defer e.Close()
+			c, err := e.Lookup(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			w := os.Stdout
+			if output != "" {
+				f, err := os.Create(output)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				w = f
+			}
+			return e.Images().Export(ctx, c.ID, w)
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "", "write to a file instead of stdout")
+	return cmd
+}

@@ -1,0 +1,300 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"berth/engine"
+)
+
+func newCreateCommand(g *globals) *cobra.Command {
+	var f runFlags
+	cmd := &cobra.Command{
+		Use:   "create [OPTIONS] IMAGE [COMMAND] [ARG...]",
+		Short: "create a container",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o, err := f.options(args, cmd.Flags().Changed("entrypoint"))
+			if err != nil {
+				return err
+			}
+			e, err := g.openEngine(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer e.Close()
+			c, err := e.Create(cmd.Context(), o)
+			if err != nil {
+				return err
+			}
+			fmt.Println(c.ID)
+			return nil
+		},
+	}
+	f.register(cmd.Flags(), false)
+	return cmd
+}
+
+func newRunCommand(g *globals) *cobra.Command {
+	var f runFlags
+	var detachKeys string
+	cmd := &cobra.Command{
+		Use:   "run [OPTIONS] IMAGE [COMMAND] [ARG...]",
+		Short: "create and start a container",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			o, err := f.options(args, cmd.Flags().Changed("entrypoint"))
+			if err != nil {
+				return err
+			}
+			if f.tty && f.interactive && !term.IsTerminal(int(os.Stdin.Fd())) {
+				return statusError{125, errors.New("the input device is not a TTY")}
+			}
+			e, err := g.openEngine(ctx)
+			if err != nil {
+				return err
+			}
+			defer e.Close()
+			c, err := e.Create(ctx, o)
+			if err != nil {
+				return err
+			}
+			if f.detach {
+				if _, err := e.Start(ctx, c.ID, nil); err != nil {
+					_ = e.Remove(ctx, c.ID, true)
+					return statusError{exitCodeFor(err), err}
+				}
+				fmt.Println(c.ID)
+				return nil
+			}
+			code, err := startAttached(cmd, e, c, f.interactive, f.tty, detachKeys)
+			if f.rm {
+				_ = e.Remove(ctx, c.ID, true)
+			}
+			if err != nil {
+				return err
+			}
+			if code != 0 {
+				return statusError{code, silentExit{}}
+			}
+			return nil
+		},
+	}
+	f.register(cmd.Flags(), true)
+	cmd.Flags().StringVar(&detachKeys, "detach-keys", "ctrl-p,ctrl-q", "keys that detach from the container")
+	return cmd
+}
+
+// silentExit carries a container's exit status: nothing to print.
+type silentExit struct{}
+
+func (silentExit) Error() string { return "" }
+
+// startAttached starts c attached to this terminal and returns its exit
+// status once it exits (or 0 when the user detaches).
+func startAttached(cmd *cobra.Command, e *engine.Engine, c *engine.Container, stdin, tty bool, detachKeys string) (int, error) {
+	ctx := cmd.Context()
+	s := &session{stdin: stdin, tty: tty, detachKeys: parseDetachKeys(detachKeys)}
+	_, err := e.Start(ctx, c.ID, func(conn net.Conn) error {
+		s.conn = conn
+		return nil
+	})
+	if err != nil {
+		if s.conn != nil {
+			s.conn.Close()
+		}
+		return 0, statusError{exitCodeFor(err), err}
+	}
+	r := s.run()
+	if r.detached {
+		return 0, nil
+	}
+	if r.exited {
+		return r.code, nil
+	}
+	// The connection ended without an exit frame: ask the engine.
+	return e.Wait(ctx, c.ID)
+}
+
+func newStartCommand(g *globals) *cobra.Command {
+	var attach, interactive bool
+	var detachKeys string
+	cmd := &cobra.Command{
+		Use:   "start [OPTIONS] CONTAINER [CONTAINER...]",
+		Short: "start containers",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if attach || interactive {
+				if len(args) > 1 {
+					return errors.New("you cannot start and attach multiple containers at once")
+				}
+				e, err := g.openEngine(cmd.Context())
+				if err != nil {
+					return err
+				}
+				defer e.Close()
+				c, err := e.Lookup(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				code, err := startAttached(cmd, e, c, interactive, c.TTY, detachKeys)
+				if err != nil {
+					return err
+				}
+				if code != 0 {
+					return statusError{code, silentExit{}}
+				}
+				return nil
+			}
+			return g.eachContainer(cmd, args, func(e *engine.Engine, ref string) error {
+				if _, err := e.Start(cmd.Context(), ref, nil); err != nil {
+					return err
+				}
+				fmt.Println(ref)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().BoolVarP(&attach, "attach", "a", false, "attach stdout and stderr")
+	cmd.Flags().BoolVarP(&interactive, "interactive", "i", false, "attach stdin")
+	cmd.Flags().StringVar(&detachKeys, "detach-keys", "ctrl-p,ctrl-q", "keys that detach from the container")
+	return cmd
+}
+
+// eachContainer opens the engine and runs fn for every argument; it
+// reports each failure and fails at the end if any did, as Docker's
+// multi-container commands.
+func (g *globals) eachContainer(cmd *cobra.Command, refs []string, fn func(e *engine.Engine, ref string) error) error {
+	e, err := g.openEngine(cmd.Context())
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	failed := 0
+	for _, r := range refs {
+		if err := fn(e, r); err != nil {
+			fmt.Fprintln(os.Stderr, "Error:", err)
+			failed++
+		}
+	}
+	if failed > 0 {
+		return statusError{1, silentExit{}}
+	}
+	return nil
+}
+
+func newStopCommand(g *globals) *cobra.Command {
+	var timeout int
+	cmd := &cobra.Command{
+		Use:   "stop [OPTIONS] CONTAINER [CONTAINER...]",
+		Short: "stop running containers (the stop signal, then KILL after the timeout)",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var t *int
+			if cmd.Flags().Changed("time") {
+				t = &timeout
+			}
+			return g.eachContainer(cmd, args, func(e *engine.Engine, ref string) error {
+				if _, err := e.Stop(cmd.Context(), ref, t); err != nil {
+					return err
+				}
+				fmt.Println(ref)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().IntVarP(&timeout, "time", "t", 10, "seconds to wait before killing")
+	return cmd
+}
+
+func newRestartCommand(g *globals) *cobra.Command {
+	var timeout int
+	cmd := &cobra.Command{
+		Use:   "restart [OPTIONS] CONTAINER [CONTAINER...]",
+		Short: "restart containers",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var t *int
+			if cmd.Flags().Changed("time") {
+				t = &timeout
+			}
+			return g.eachContainer(cmd, args, func(e *engine.Engine, ref string) error {
+				if _, err := e.Stop(cmd.Context(), ref, t); err != nil {
+					return err
+				}
+				if _, err := e.Start(cmd.Context(), ref, nil); err != nil {
+					return err
+				}
+				fmt.Println(ref)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().IntVarP(&timeout, "time", "t", 10, "seconds to wait before killing")
+	return cmd
+}
+
+func newKillCommand(g *globals) *cobra.Command {
+	var signal string
+	cmd := &cobra.Command{
+		Use:   "kill [OPTIONS] CONTAINER [CONTAINER...]",
+		Short: "send a signal to containers (KILL by default)",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return g.eachContainer(cmd, args, func(e *engine.Engine, ref string) error {
+				if _, err := e.Kill(cmd.Context(), ref, signal); err != nil {
+					return err
+				}
+				fmt.Println(ref)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringVarP(&signal, "signal", "s", "KILL", "signal to send")
+	return cmd
+}
+
+func newRmCommand(g *globals, use string) *cobra.Command {
+	var force, volumes bool
+	cmd := &cobra.Command{
+		Use:   use + " [OPTIONS] CONTAINER [CONTAINER...]",
+		Short: "remove containers",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return g.eachContainer(cmd, args, func(e *engine.Engine, ref string) error {
+				if err := e.Remove(cmd.Context(), ref, force); err != nil {
+					return err
+				}
+				fmt.Println(ref)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().BoolVarP(&force, "force", "f", false, "kill a running container first")
+	cmd.Flags().BoolVarP(&volumes, "volumes", "v", false, "remove its anonymous volumes too")
+	return cmd
+}
+
+func newWaitCommand(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "wait CONTAINER [CONTAINER...]",
+		Short: "wait for containers to exit and print their exit codes",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return g.eachContainer(cmd, args, func(e *engine.Engine, ref string) error {
+				code, err := e.Wait(cmd.Context(), ref)
+				if err != nil {
+					return err
+				}
+				fmt.Println(code)
+				return nil
+			})
+		},
+	}
+}

@@ -1,0 +1,87 @@
+package engine
+
+import (
+	"time"
+)
+
+// Status is a container's state as Docker names it.
+type Status string
+
+// The statuses `berth ps` shows.
+const (
+	StatusCreated    Status = "created"
+	StatusRunning    Status = "running"
+	StatusPaused     Status = "paused"
+	StatusRestarting Status = "restarting"
+	StatusExited     Status = "exited"
+	StatusDead       Status = "dead"
+)
+
+// RestartPolicy is --restart.
+type RestartPolicy struct {
+	Name              string `json:"Name"` // no, on-failure, always, unless-stopped
+	MaximumRetryCount int    `json:"MaximumRetryCount"`
+}
+
+// Container is a container's record.
+type Container struct {
+	ID      string    `json:"Id"`
+	Name    string    `json:"Name"`
+	Image   string    `json:"Image"`   // as the user named it
+	ImageID string    `json:"ImageID"` // config digest
+	Created time.Time `json:"Created"`
+	// Path and Args are the process the container runs.
+	Path string   `json:"Path"`
+	Args []string `json:"Args"`
+	// Runtime is the OCI runtime binary.
+	Runtime    string            `json:"Runtime"`
+	Labels     map[string]string `json:"Labels,omitempty"`
+	Restart    RestartPolicy     `json:"RestartPolicy"`
+	AutoRemove bool              `json:"AutoRemove"`
+	StopSignal string            `json:"StopSignal,omitempty"`
+	// StopTimeout is seconds to wait after StopSignal before KILL.
+	StopTimeout int  `json:"StopTimeout"`
+	TTY         bool `json:"Tty"`
+	OpenStdin   bool `json:"OpenStdin"`
+	// LogMaxSize and LogMaxFiles rotate the log.
+	LogMaxSize  int64 `json:"LogMaxSize"`
+	LogMaxFiles int   `json:"LogMaxFiles"`
+	// Mounts are the config.json mounts the user asked for, for inspect.
+	Mounts []MountPoint `json:"Mounts,omitempty"`
+
+	// State is what the engine last recorded; Inspect refreshes it from
+	// the monitor's files.
+	State State `json:"State"`
+	// RestartCount counts restarts by the policy.
+	RestartCount int `json:"RestartCount"`
+	// StoppedByUser is set by stop and kill: unless-stopped and always do
+	// not restart it (until the next start), as Docker.
+	StoppedByUser bool `json:"StoppedByUser,omitempty"`
+}
+
+// MountPoint is one mount of a container as inspect shows it.
+type MountPoint struct {
+	Type        string `json:"Type"`
+	Name        string `json:"Name,omitempty"`
+	Source      string `json:"Source"`
+	Destination string `json:"Destination"`
+	RW          bool   `json:"RW"`
+}
+
+// State is Docker's container state.
+type State struct {
+	Status     Status    `json:"Status"`
+	Running    bool      `json:"Running"`
+	Paused     bool      `json:"Paused"`
+	Restarting bool      `json:"Restarting"`
+	OOMKilled  bool      `json:"OOMKilled"`
+	Dead       bool      `json:"Dead"`
+	Pid        int       `json:"Pid"`
+	ExitCode   int       `json:"ExitCode"`
+	Error      string    `json:"Error"`
+	StartedAt  time.Time `json:"StartedAt"`
+	FinishedAt time.Time `json:"FinishedAt"`
+}
+
+// ShortID is the 12-character form Docker shows.
+func (c *Container) ShortID() string { return c.ID[:12] }

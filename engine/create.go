@@ -1,0 +1,194 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"berth/engine/ocispec"
+	"berth/snapshot"
+)
+
+// CreateOptions are what `berth create` and `run` ask for.
+type CreateOptions struct {
+	// Name is --name ("" for a generated one).
+	Name string
+	// Image names the image (a reference or an ID).
+	Image string
+	// Spec holds the container's options; ID, Image and Rootfs are filled
+	// in by Create.
+	Spec        ocispec.Options
+	Restart     RestartPolicy
+	AutoRemove  bool
+	StopSignal  string
+	StopTimeout *int
+	// LogMaxSize and LogMaxFiles rotate the json-file log (defaults 10 MB,
+	// 3 files).
+	LogMaxSize  int64
+	LogMaxFiles int
+	// Runtime overrides the engine's OCI runtime for this container.
+	Runtime string
+}
+
+// Create makes a container: its record, its rootfs (a snapshot of the
+// image, mounted in its directory) and its config.json. On failure nothing
+// is left.
+func (e *Engine) Create(ctx context.Context, o CreateOptions) (_ *Container, err error) {
+	imgs, err := e.images.Resolve(ctx, o.Image)
+	if err != nil {
+		return nil, err
+	}
+	img := imgs[0]
+	sum, err := e.images.Summarize(ctx, img)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkRestart(o.Restart, o.AutoRemove); err != nil {
+		return nil, err
+	}
+	id, err := newID()
+	if err != nil {
+		return nil, err
+	}
+	c := &Container{
+		ID: id, Image: o.Image, ImageID: sum.ID.String(), Created: time.Now().UTC(),
+		Runtime: firstNonEmpty(o.Runtime, e.runtime), Labels: o.Spec.Labels,
+		Restart: o.Restart, AutoRemove: o.AutoRemove, StopSignal: firstNonEmpty(o.StopSignal, sum.Config.Config.StopSignal),
+		StopTimeout: 10, TTY: o.Spec.TTY, OpenStdin: o.Spec.OpenStdin,
+		LogMaxSize: o.LogMaxSize, LogMaxFiles: o.LogMaxFiles,
+		State: State{Status: StatusCreated},
+	}
+	if o.StopTimeout != nil {
+		c.StopTimeout = *o.StopTimeout
+	}
+	if c.LogMaxSize == 0 {
+		c.LogMaxSize = 10 << 20
+	}
+	if c.LogMaxFiles == 0 {
+		c.LogMaxFiles = 3
+	}
+	if c.Restart.Name == "" {
+		c.Restart.Name = "no"
+	}
+	// The record first, name reserved: a berth killed from here on leaves
+	// a container that ps shows and rm removes.
+	if err := e.reserve(c, o.Name); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			_ = e.cleanup(context.WithoutCancel(ctx), c)
+		}
+	}()
+	dir := e.dir(id)
+	rootfs := filepath.Join(dir, "rootfs")
+	if err := os.MkdirAll(rootfs, 0o700); err != nil {
+		return nil, err
+	}
+	mounts, err := e.images.PrepareRootfs(ctx, id, img)
+	if err != nil {
+		return nil, err
+	}
+	if err := snapshot.MountAll(mounts, rootfs); err != nil {
+		return nil, fmt.Errorf("mount the rootfs: %w", err)
+	}
+	so := o.Spec
+	so.ID, so.Image, so.Rootfs = id, sum.Config.Config, rootfs
+	so.ContainerDir = dir
+	if so.Init && so.InitPath == "" {
+		so.InitPath = filepath.Join(filepath.Dir(e.monitor), "berth-init")
+	}
+	spec, err := ocispec.Build(so)
+	if err != nil {
+		return nil, err
+	}
+	b, err := json.MarshalIndent(spec, "", "\t")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), b, 0o600); err != nil {
+		return nil, err
+	}
+	if spec.Process != nil && len(spec.Process.Args) > 0 {
+		c.Path, c.Args = spec.Process.Args[0], spec.Process.Args[1:]
+	}
+	for _, m := range spec.Mounts {
+		if m.Type == "bind" && !strings.HasPrefix(m.Source, dir) {
+			c.Mounts = append(c.Mounts, MountPoint{Type: "bind", Source: m.Source, Destination: m.Destination, RW: !hasOpt(m.Options, "ro")})
+		}
+	}
+	if err := e.save(c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func hasOpt(opts []string, o string) bool {
+	for _, x := range opts {
+		if x == o {
+			return true
+		}
+	}
+	return false
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// checkRestart validates --restart, as Docker: --rm excludes a policy.
+func checkRestart(r RestartPolicy, autoRemove bool) error {
+	switch r.Name {
+	case "", "no":
+	case "always", "unless-stopped":
+		if r.MaximumRetryCount != 0 {
+			return fmt.Errorf("invalid restart policy: maximum retry count cannot be used with restart policy '%s'", r.Name)
+		}
+	case "on-failure":
+		if r.MaximumRetryCount < 0 {
+			return errors.New("invalid restart policy: maximum retry count cannot be negative")
+		}
+	default:
+		return fmt.Errorf("invalid restart policy '%s'", r.Name)
+	}
+	if autoRemove && r.Name != "" && r.Name != "no" {
+		return errors.New("conflicting options: cannot specify both --restart and --rm")
+	}
+	return nil
+}
+
+// reserve records c under name (or a generated one).
+func (e *Engine) reserve(c *Container, name string) error {
+	if name != "" && !validName.MatchString(name) {
+		return fmt.Errorf("invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name)
+	}
+	name = strings.TrimPrefix(name, "/")
+	return e.meta.update(func(tx *bolt.Tx) error {
+		names := tx.Bucket(bucketNames)
+		if name == "" {
+			for try := 0; ; try++ {
+				if n := randomName(try); names.Get([]byte(n)) == nil {
+					name = n
+					break
+				}
+			}
+		} else if other := names.Get([]byte(name)); other != nil {
+			return fmt.Errorf("the container name \"/%s\" is already in use by container %q: %w", name, other, ErrNameInUse)
+		}
+		c.Name = name
+		if err := names.Put([]byte(name), []byte(c.ID)); err != nil {
+			return err
+		}
+		return putContainer(tx, c)
+	})
+}

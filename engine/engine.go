@@ -1,0 +1,153 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	bolt "go.etcd.io/bbolt"
+
+	"berth/image"
+	"berth/internal/boltfile"
+)
+
+// ErrNotFound says no container has the name or ID given.
+var ErrNotFound = errors.New("no such container")
+
+// ErrNameInUse says a name belongs to another container.
+var ErrNameInUse = errors.New("name already in use")
+
+// Options configure Open.
+type Options struct {
+	// Runtime is the default OCI runtime binary (berth-runtime beside the
+	// berth binary when empty).
+	Runtime string
+	// Monitor is the berth-monitor binary (beside the berth binary when
+	// empty).
+	Monitor string
+	// Snapshotter is passed to the image store.
+	Snapshotter string
+	// Self is the berth binary, for the monitor's --rm exit command.
+	Self string
+}
+
+// Engine manages the containers under one root.
+type Engine struct {
+	root    string
+	images  *image.Store
+	meta    meta
+	runtime string
+	monitor string
+	self    string
+}
+
+// Open opens the engine (and its image store) under root.
+func Open(ctx context.Context, root string, o Options) (*Engine, error) {
+	images, err := image.Open(ctx, root, image.Options{Snapshotter: o.Snapshotter})
+	if err != nil {
+		return nil, err
+	}
+	exe, _ := os.Executable()
+	e := &Engine{root: root, images: images, meta: meta{boltfile.File{Path: filepath.Join(root, "containers.db")}},
+		runtime: o.Runtime, monitor: o.Monitor, self: o.Self}
+	if e.self == "" {
+		e.self = exe
+	}
+	if e.runtime == "" {
+		e.runtime = filepath.Join(filepath.Dir(exe), "berth-runtime")
+	}
+	if e.monitor == "" {
+		e.monitor = filepath.Join(filepath.Dir(exe), "berth-monitor")
+	}
+	if err := os.MkdirAll(filepath.Join(root, "containers"), 0o711); err != nil {
+		images.Close()
+		return nil, err
+	}
+	if err := e.meta.init(); err != nil {
+		images.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+// Close releases the image store.
+func (e *Engine) Close() error { return e.images.Close() }
+
+// Images is the image store.
+func (e *Engine) Images() *image.Store { return e.images }
+
+// dir is a container's directory.
+func (e *Engine) dir(id string) string { return filepath.Join(e.root, "containers", id) }
+
+// runtimeRoot is the runtime's --root for berth's containers.
+func (e *Engine) runtimeRoot() string { return filepath.Join(e.root, "runtime") }
+
+// Lookup finds a container by full ID, unique ID prefix or name.
+func (e *Engine) Lookup(ctx context.Context, ref string) (*Container, error) {
+	var found *Container
+	err := e.meta.view(func(tx *bolt.Tx) error {
+		if c, err := getContainer(tx, ref); err == nil {
+			found = c
+			return nil
+		}
+		if id := tx.Bucket(bucketNames).Get([]byte(strings.TrimPrefix(ref, "/"))); id != nil {
+			c, err := getContainer(tx, string(id))
+			found = c
+			return err
+		}
+		if len(ref) < 1 {
+			return nil
+		}
+		var matches []string
+		cur := tx.Bucket(bucketContainers).Cursor()
+		for k, _ := cur.Seek([]byte(ref)); k != nil && strings.HasPrefix(string(k), ref); k, _ = cur.Next() {
+			matches = append(matches, string(k))
+		}
+		if len(matches) > 1 {
+			return fmt.Errorf("multiple IDs found with provided prefix: %s", ref)
+		}
+		if len(matches) == 1 {
+			c, err := getContainer(tx, matches[0])
+			found = c
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if found == nil {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, ref)
+	}
+	e.refresh(found)
+	return found, nil
+}
+
+// List returns every container, newest first, with its state refreshed.
+func (e *Engine) List(ctx context.Context) ([]*Container, error) {
+	var out []*Container
+	err := e.meta.view(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketContainers).ForEach(func(k, _ []byte) error {
+			c, err := getContainer(tx, string(k))
+			if err != nil {
+				return err
+			}
+			out = append(out, c)
+			return nil
+		})
+	})
+	for _, c := range out {
+		e.refresh(c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Created.After(out[j].Created) })
+	return out, err
+}
+
+// save writes a container's record.
+func (e *Engine) save(c *Container) error {
+	return e.meta.update(func(tx *bolt.Tx) error { return putContainer(tx, c) })
+}

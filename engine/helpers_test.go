@@ -1,0 +1,5 @@
+package engine
+
+import "berth/image"
+
+func imageBootstrapQuiet() image.BootstrapOptions { return image.BootstrapOptions{} }

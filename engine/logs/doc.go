@@ -1,0 +1,14 @@
+// Package logs is Docker's json-file logging driver, both sides: a Writer
+// that the container's monitor feeds with the container's stdout and
+// stderr, and Read, which serves `berth logs` (--follow, --since, --until,
+// --tail, --timestamps) from the same files while the Writer keeps going.
+//
+// The on-disk format is Docker's byte for byte, one JSON object per line:
+//
+//	{"log":"hello\n","stream":"stdout","time":"2026-11-27T02:42:13.123456789Z"}
+//
+// Files rotate by size: path is the live file, path.1 the previous one, up
+// to path.(MaxFiles-1). Rotation renames files and never rewrites one in
+// place, so a reader's open descriptor keeps seeing the whole of the file
+// it opened.
+package logs

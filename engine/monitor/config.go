@@ -1,0 +1,93 @@
+// Package monitor is the per-container process of the engine (the
+// conmon / containerd-shim role), run as cmd/berth-monitor: it creates the
+// container through the OCI runtime's command line, holds its stdio,
+// writes its log, serves attach clients, reaps it as a child subreaper,
+// records how it ended and restarts it by its policy. It runs detached
+// from the berth command that started it.
+package monitor
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Files in the container directory the monitor reads and writes.
+const (
+	ConfigFile  = "monitor.json" // Config, written by the engine
+	PidFile     = "monitor.pid"  // the monitor's pid and start time
+	RunFile     = "run.json"     // Run: the container's current process
+	ExitFile    = "exit.json"    // Exit: how it last ended
+	AttachSock  = "attach.sock"  // attach clients (see attach.go)
+	ConsoleSock = "console.sock" // the runtime's --console-socket
+	InitPidFile = "init.pid"     // the runtime's --pid-file
+	LogFile     = "container.log"
+)
+
+// Config is what the engine tells the monitor.
+type Config struct {
+	ID string `json:"id"`
+	// Dir is the container directory and OCI bundle.
+	Dir string `json:"dir"`
+	// Runtime is the OCI runtime binary and RuntimeRoot its --root.
+	Runtime     string `json:"runtime"`
+	RuntimeRoot string `json:"runtimeRoot"`
+	TTY         bool   `json:"tty"`
+	OpenStdin   bool   `json:"openStdin"`
+	LogMaxSize  int64  `json:"logMaxSize"`
+	LogMaxFiles int    `json:"logMaxFiles"`
+	// Restart is no, on-failure, always or unless-stopped; MaxRetries
+	// bounds on-failure (0: no bound).
+	Restart    string `json:"restart"`
+	MaxRetries int    `json:"maxRetries"`
+	// ExitCommand runs when the monitor ends for good (--rm: the engine's
+	// own removal), with the container's ID appended.
+	ExitCommand []string `json:"exitCommand,omitempty"`
+}
+
+// Run describes the container's current process.
+type Run struct {
+	Pid          int       `json:"pid"`
+	StartedAt    time.Time `json:"startedAt"`
+	RestartCount int       `json:"restartCount"`
+}
+
+// Exit is how the container's process ended.
+type Exit struct {
+	ExitCode   int       `json:"exitCode"`
+	FinishedAt time.Time `json:"finishedAt"`
+	OOMKilled  bool      `json:"oomKilled,omitempty"`
+	// Error is set when the container could not be (re)started.
+	Error string `json:"error,omitempty"`
+	// Final is set when the monitor will not restart it.
+	Final bool `json:"final"`
+}
+
+// ReadJSON reads one of the monitor's files; a missing file is
+// os.ErrNotExist.
+func ReadJSON(dir, name string, v any) error {
+	b, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%s: %w", filepath.Join(dir, name), err)
+	}
+	return nil
+}
+
+// WriteJSON replaces one of the monitor's files atomically (temp file and
+// rename: readers never see half of it).
+func WriteJSON(dir, name string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(dir, "."+name+".tmp")
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(dir, name))
+}

@@ -1,0 +1,105 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	"golang.org/x/sys/unix"
+
+	"berth/engine/monitor"
+	"berth/snapshot"
+)
+
+// ErrRunning says a container must be stopped (or forced) first.
+var ErrRunning = errors.New("container is running")
+
+// Remove removes a container: refused while it runs unless force, which
+// kills it first. Everything it had goes: its process, monitor, runtime
+// state, rootfs mount and snapshot, directory and record.
+func (e *Engine) Remove(ctx context.Context, ref string, force bool) error {
+	c, err := e.Lookup(ctx, ref)
+	if err != nil {
+		return err
+	}
+	unlock, err := e.lock(c.ID)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	e.refresh(c)
+	if (c.State.Running || c.State.Restarting) && !force {
+		return fmt.Errorf("cannot remove container %s: %w: stop the container before attempting removal or force remove", c.Name, ErrRunning)
+	}
+	return e.cleanup(ctx, c)
+}
+
+// cleanup takes down whatever of the container exists; each step is
+// idempotent, so it also finishes a create or a remove that was killed.
+func (e *Engine) cleanup(ctx context.Context, c *Container) error {
+	dir := e.dir(c.ID)
+	_ = os.WriteFile(filepath.Join(dir, monitor.StopRequested), nil, 0o600)
+	// The runtime kills and deletes the container (and its cgroup) ...
+	_ = exec.Command(c.Runtime, "--root", e.runtimeRoot(), "delete", "--force", c.ID).Run()
+	// ... and the monitor, which then has nothing to watch, goes too.
+	e.killMonitor(c.ID)
+	if err := snapshot.Unmount(filepath.Join(dir, "rootfs")); err != nil {
+		return fmt.Errorf("remove container %s: %w", c.Name, err)
+	}
+	if err := e.images.RemoveRootfs(ctx, c.ID); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("remove container %s: %w", c.Name, err)
+	}
+	_ = os.Remove(filepath.Join(e.root, "containers", "."+c.ID+".lock"))
+	return e.meta.update(func(tx *bolt.Tx) error {
+		if id := tx.Bucket(bucketNames).Get([]byte(c.Name)); id != nil && string(id) == c.ID {
+			if err := tx.Bucket(bucketNames).Delete([]byte(c.Name)); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket(bucketContainers).Delete([]byte(c.ID))
+	})
+}
+
+// killMonitor ends the container's monitor, if it runs, and waits a
+// little for it to go.
+func (e *Engine) killMonitor(id string) {
+	b, err := os.ReadFile(filepath.Join(e.dir(id), monitor.PidFile))
+	if err != nil || !e.monitorAlive(id) {
+		return
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return
+	}
+	_ = unix.Kill(pid, unix.SIGKILL)
+	for i := 0; i < 100 && e.monitorAlive(id); i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// lock takes the container's lock file, serialising the commands that
+// change it (start, stop, rm) across processes.
+func (e *Engine) lock(id string) (func(), error) {
+	path := filepath.Join(e.root, "containers", "."+id+".lock")
+	fd, err := unix.Open(path, unix.O_CREAT|unix.O_RDWR|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock container %s: %w", id, err)
+	}
+	if err := unix.Flock(fd, unix.LOCK_EX); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("lock container %s: %w", id, err)
+	}
+	// The file stays: removing it would let a waiter lock a deleted file
+	// while a newcomer locks a new one. cleanup removes it with the rest.
+	return func() { unix.Close(fd) }, nil
+}

@@ -1,0 +1,166 @@
+package engine
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"berth/engine/monitor"
+	"berth/snapshot"
+)
+
+// Start starts a created or exited container through a new monitor.
+// attach, if set, is called once the container exists and before its
+// process runs, with a connection to the monitor's attach socket, so that
+// no output is missed; Start returns once the process runs.
+func (e *Engine) Start(ctx context.Context, ref string, attach func(net.Conn) error) (*Container, error) {
+	c, err := e.Lookup(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	unlock, err := e.lock(c.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	e.refresh(c)
+	if c.State.Running || c.State.Restarting {
+		return c, nil
+	}
+	dir := e.dir(c.ID)
+	for _, f := range []string{monitor.ExitFile, monitor.RunFile, monitor.StopRequested, monitor.InitPidFile} {
+		_ = os.Remove(filepath.Join(dir, f))
+	}
+	// A stale runtime container (a monitor killed before it deleted it).
+	_ = exec.Command(c.Runtime, "--root", e.runtimeRoot(), "delete", "--force", c.ID).Run()
+	if err := e.ensureMounted(ctx, c); err != nil {
+		return nil, err
+	}
+	cfg := monitor.Config{
+		ID: c.ID, Dir: dir, Runtime: c.Runtime, RuntimeRoot: e.runtimeRoot(),
+		TTY: c.TTY, OpenStdin: c.OpenStdin, LogMaxSize: c.LogMaxSize, LogMaxFiles: c.LogMaxFiles,
+		Restart: c.Restart.Name, MaxRetries: c.Restart.MaximumRetryCount,
+	}
+	if c.AutoRemove {
+		cfg.ExitCommand = []string{e.self, "--root", e.root, "rm", "--force"}
+	}
+	if err := monitor.WriteJSON(dir, monitor.ConfigFile, cfg); err != nil {
+		return nil, err
+	}
+	pid, err := e.startMonitor(c, attach)
+	if err != nil {
+		return nil, err
+	}
+	c.StoppedByUser = false
+	c.State.Paused = false
+	if err := e.save(c); err != nil {
+		return nil, err
+	}
+	c.State.Pid, c.State.Running, c.State.Status = pid, true, StatusRunning
+	return c, nil
+}
+
+// startMonitor runs berth-monitor in its own session and goes through the
+// start handshake (see monitor.Main).
+func (e *Engine) startMonitor(c *Container, attach func(net.Conn) error) (int, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return 0, err
+	}
+	ours := os.NewFile(uintptr(fds[0]), "monitor handshake")
+	theirs := os.NewFile(uintptr(fds[1]), "monitor handshake (monitor)")
+	defer ours.Close()
+	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		theirs.Close()
+		return 0, err
+	}
+	defer devnull.Close()
+	cmd := &exec.Cmd{
+		Path: e.monitor, Args: []string{"berth-monitor", e.dir(c.ID)},
+		Stdin: devnull, Stdout: devnull, Stderr: devnull,
+		ExtraFiles:  []*os.File{theirs},
+		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
+	}
+	err = cmd.Start()
+	theirs.Close()
+	if err != nil {
+		return 0, fmt.Errorf("start the monitor: %w", err)
+	}
+	// Reap it in the background if this command lives that long; it is
+	// its own session, and outlives us otherwise.
+	go func() { _ = cmd.Wait() }()
+	r := bufio.NewReader(ours)
+	if _, err := readHandshake(r, 'C'); err != nil {
+		return 0, err
+	}
+	if attach != nil {
+		conn, err := monitor.DialIn(e.dir(c.ID), monitor.AttachSock)
+		if err != nil {
+			return 0, fmt.Errorf("attach: %w", err)
+		}
+		if err := attach(conn); err != nil {
+			conn.Close()
+			return 0, err
+		}
+	}
+	if _, err := ours.Write([]byte("S\n")); err != nil {
+		return 0, fmt.Errorf("start: the monitor is gone: %w", err)
+	}
+	return readHandshake(r, 'R')
+}
+
+// readHandshake reads "<want> <pid>" or "E <message>".
+func readHandshake(r *bufio.Reader, want byte) (int, error) {
+	line, err := r.ReadString('\n')
+	if err != nil {
+		return 0, errors.New("the container's monitor ended before the container started (see its monitor.log)")
+	}
+	line = strings.TrimSpace(line)
+	if strings.HasPrefix(line, "E ") {
+		return 0, errors.New(line[2:])
+	}
+	if len(line) < 3 || line[0] != want {
+		return 0, fmt.Errorf("monitor handshake: unexpected %q", line)
+	}
+	return strconv.Atoi(line[2:])
+}
+
+// ensureMounted mounts the container's rootfs if it is not (after a
+// reboot, say).
+func (e *Engine) ensureMounted(ctx context.Context, c *Container) error {
+	rootfs := filepath.Join(e.dir(c.ID), "rootfs")
+	if mounted(rootfs) {
+		return nil
+	}
+	mounts, err := e.images.RootfsMounts(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	return snapshot.MountAll(mounts, rootfs)
+}
+
+// mounted tells whether dir is a mount point (a different device or
+// mount ID than its parent).
+func mounted(dir string) bool {
+	var st, pst unix.Stat_t
+	if unix.Stat(dir, &st) != nil || unix.Stat(filepath.Dir(dir), &pst) != nil {
+		return false
+	}
+	if st.Dev != pst.Dev {
+		return true
+	}
+	// Overlay and bind mounts may share the device number: ask mountinfo.
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	return err == nil && strings.Contains(string(b), " "+dir+" ")
+}

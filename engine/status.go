@@ -1,0 +1,95 @@
+package engine
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"berth/engine/monitor"
+)
+
+// refresh derives the container's state from its monitor's files, so it
+// is right whichever berth command (or none) saw it change.
+func (e *Engine) refresh(c *Container) {
+	dir := e.dir(c.ID)
+	var run monitor.Run
+	var exit monitor.Exit
+	haveRun := monitor.ReadJSON(dir, monitor.RunFile, &run) == nil
+	haveExit := monitor.ReadJSON(dir, monitor.ExitFile, &exit) == nil
+	st := &c.State
+	paused := st.Paused
+	if haveRun {
+		st.Pid, st.StartedAt = run.Pid, run.StartedAt
+		c.RestartCount = run.RestartCount
+	}
+	switch {
+	case haveExit && (!haveRun || !exit.FinishedAt.Before(run.StartedAt)):
+		st.ExitCode, st.FinishedAt, st.OOMKilled, st.Error = exit.ExitCode, exit.FinishedAt, exit.OOMKilled, exit.Error
+		st.Pid, st.Running, st.Paused = 0, false, false
+		if !exit.Final && e.monitorAlive(c.ID) {
+			st.Status, st.Restarting = StatusRestarting, true
+		} else {
+			st.Status, st.Restarting = StatusExited, false
+		}
+	case haveRun && e.containerAlive(c.ID, run.Pid):
+		st.Running, st.Restarting = true, false
+		st.Status = StatusRunning
+		if paused {
+			st.Status = StatusPaused
+		}
+		if !e.monitorAlive(c.ID) {
+			// The monitor was killed: nobody reaps or logs the container,
+			// which berth treats as gone (rm kills what is left).
+			st.Error = "the container's monitor is gone"
+		}
+	case haveRun && e.monitorAlive(c.ID):
+		// Exited a moment ago: the monitor is recording it.
+		st.Running, st.Restarting = true, false
+		st.Status = StatusRunning
+	case haveRun:
+		// Exited, but the monitor did not record it: it died first.
+		st.Status, st.Running, st.Paused, st.Restarting = StatusExited, false, false, false
+		st.Pid, st.ExitCode = 0, 137
+		if st.Error == "" {
+			st.Error = "the container's monitor is gone; exit status unknown"
+		}
+	default:
+		if st.Status == "" {
+			st.Status = StatusCreated
+		}
+	}
+}
+
+// containerAlive tells whether pid is still the container's process: it
+// exists, is not a zombie, and is in the container's cgroup.
+func (e *Engine) containerAlive(id string, pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	p := "/proc/" + strconv.Itoa(pid)
+	stat, err := os.ReadFile(p + "/stat")
+	if err != nil {
+		return false
+	}
+	if i := bytes.LastIndexByte(stat, ')'); i > 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
+		return false
+	}
+	cg, err := os.ReadFile(p + "/cgroup")
+	return err == nil && strings.Contains(string(cg), "/berth/"+id)
+}
+
+// monitorAlive tells whether the container's monitor runs.
+func (e *Engine) monitorAlive(id string) bool {
+	b, err := os.ReadFile(filepath.Join(e.dir(id), monitor.PidFile))
+	if err != nil {
+		return false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return false
+	}
+	cmd, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	return err == nil && bytes.Contains(cmd, []byte("berth-monitor")) && bytes.Contains(cmd, []byte(id))
+}

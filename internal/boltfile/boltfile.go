@@ -1,0 +1,74 @@
+// Package boltfile is a bbolt database opened for each transaction and
+// closed after it. bbolt locks its whole file while it is open, so a
+// database held open for a command's lifetime would make every other berth
+// command wait for that one to end; opened per transaction, berth commands
+// wait only for each other's transactions (as Podman's bolt state does).
+// Read-only transactions take a shared lock and run together.
+package boltfile
+
+import (
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// DefaultTimeout bounds the wait for another process's transaction.
+const DefaultTimeout = 30 * time.Second
+
+// File is a bbolt database file.
+type File struct {
+	Path string
+	// Timeout is how long a transaction waits for another process's;
+	// zero means DefaultTimeout.
+	Timeout time.Duration
+}
+
+func (f File) open(readOnly bool) (*bolt.DB, error) {
+	t := f.Timeout
+	if t == 0 {
+		t = DefaultTimeout
+	}
+	db, err := bolt.Open(f.Path, 0o600, &bolt.Options{Timeout: t, ReadOnly: readOnly})
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", f.Path, err)
+	}
+	return db, nil
+}
+
+// Update runs fn in a read-write transaction, creating the file if needed.
+func (f File) Update(fn func(*bolt.Tx) error) error {
+	db, err := f.open(false)
+	if err != nil {
+		return err
+	}
+	err = db.Update(fn)
+	if cerr := db.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("close %s: %w", f.Path, cerr)
+	}
+	return err
+}
+
+// View runs fn in a read-only transaction; the file must exist (call
+// Init first).
+func (f File) View(fn func(*bolt.Tx) error) error {
+	db, err := f.open(true)
+	if err != nil {
+		return err
+	}
+	err = db.View(fn)
+	db.Close()
+	return err
+}
+
+// Init creates the file and the buckets.
+func (f File) Init(buckets ...[]byte) error {
+	return f.Update(func(tx *bolt.Tx) error {
+		for _, b := range buckets {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

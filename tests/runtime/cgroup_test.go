@@ -232,8 +232,10 @@ func TestUnapplicableLimits(t *testing.T) {
 
 // counterBundle is a container that bumps a counter in /tmp/c of its own
 // rootfs every 10 ms; it returns the bundle and the counter's host path.
+// The counter is replaced by a rename, so a container frozen at any point
+// leaves a whole number there.
 func counterBundle(t *testing.T) (*bundle, string) {
-	b := newBundle(t, "sh", "-c", "i=0; while :; do i=$((i+1)); echo $i > /tmp/c; sleep 0.01; done")
+	b := newBundle(t, "sh", "-c", "i=0; while :; do i=$((i+1)); echo $i > /tmp/c.new; mv /tmp/c.new /tmp/c; sleep 0.01; done")
 	rootfs := b.privateRootfs(t)
 	return b, filepath.Join(rootfs, "tmp/c")
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"net"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -115,4 +116,12 @@ func (e *Engine) Rootfs(ctx context.Context, c *Container) (string, error) {
 		return "", err
 	}
 	return filepath.Join(e.dir(c.ID), "rootfs"), nil
+}
+
+// Attach connects to a running container's monitor, for `attach`.
+func (e *Engine) Attach(ctx context.Context, c *Container) (net.Conn, error) {
+	if !c.State.Running {
+		return nil, fmt.Errorf("you cannot attach to a stopped container, start it first")
+	}
+	return monitor.DialIn(e.dir(c.ID), monitor.AttachSock)
 }

@@ -95,7 +95,8 @@ func newRootCommand(g *globals) *cobra.Command {
 		newKillCommand(g), newRmCommand(g, "rm"), newPsCommand(g, "ls"), newLogsCommand(g), newWaitCommand(g),
 		newExecCommand(g), newInspectCommand(g), newPauseCommand(g, true), newPauseCommand(g, false),
 		newRenameCommand(g), newTopCommand(g), newContainerPruneCommand(g), newCommitCommand(g),
-		newDiffCommand(g), newExportCommand(g), newCpCommand(g),
+		newDiffCommand(g), newExportCommand(g), newCpCommand(g), newAttachCommand(g), newUpdateCommand(g),
+		newStatsCommand(g), newPortCommand(g),
 	)
 	systemCmd := &cobra.Command{Use: "system", Short: "manage berth's state"}
 	systemCmd.AddCommand(newSystemDfCommand(g), newSystemPruneCommand(g), newSystemCheckCommand(g))
@@ -105,7 +106,8 @@ func newRootCommand(g *globals) *cobra.Command {
 		newKillCommand(g), newRmCommand(g, "rm"), newPsCommand(g, "ps"), newLogsCommand(g), newWaitCommand(g),
 		newExecCommand(g), newInspectCommand(g), newPauseCommand(g, true), newPauseCommand(g, false),
 		newRenameCommand(g), newTopCommand(g), newCommitCommand(g), newDiffCommand(g), newExportCommand(g),
-		newCpCommand(g),
+		newCpCommand(g), newAttachCommand(g), newUpdateCommand(g), newStatsCommand(g), newPortCommand(g),
+		newVersionCommand(g), newInfoCommand(g),
 		newImagesCommand(g, "images"),
 		newRmiCommand(g, "rmi"),
 		newTagCommand(g),

@@ -267,3 +267,37 @@ func TestCp(t *testing.T) {
 	}
 	e.fails(1, "No such container:path", "cp", "cpt:/nope", host)
 }
+
+// TestStatsUpdateInfo: stats shows a running container, update changes
+// its memory limit, version and info answer, attach relays its output.
+func TestStatsUpdateInfo(t *testing.T) {
+	e := newEnv(t).withBusybox()
+	e.must("run", "-d", "--name", "busy", "busybox", "sh", "-c", "while :; do echo tick; sleep 0.2; done")
+	if out := e.must("stats", "--no-stream"); !strings.Contains(out, "busy") || !strings.Contains(out, "MEM USAGE / LIMIT") {
+		t.Errorf("stats:\n%s", out)
+	}
+	e.must("update", "--memory", "64m", "busy")
+	if out := e.must("stats", "--no-stream", "busy"); !strings.Contains(out, "/ 67.11MB") {
+		t.Errorf("stats after update --memory 64m:\n%s", out)
+	}
+	if out := e.must("version"); !strings.Contains(out, "Version:") {
+		t.Errorf("version: %q", out)
+	}
+	if out := e.must("info"); !strings.Contains(out, "Running:       1") && !strings.Contains(out, "Running: 1") {
+		t.Errorf("info:\n%s", out)
+	}
+	// attach gets the output until the container ends.
+	cmd := exec.Command(binary, "--root", e.root, "attach", "--no-stdin", "busy")
+	var out strings.Builder
+	cmd.Stdout = &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(700 * time.Millisecond)
+	e.must("kill", "busy")
+	_ = cmd.Wait()
+	if !strings.Contains(out.String(), "tick") {
+		t.Errorf("attach printed %q", out.String())
+	}
+	e.fails(1, "no public port", "port", "busy", "80")
+}

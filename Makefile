@@ -5,7 +5,7 @@ export PATH := $(dir $(GO)):$(PATH)
 TAGS      := osusergo,netgo
 LDFLAGS   := -s -w -extldflags "-static"
 BIN       := bin
-DEB_PKGS  := build-essential busybox-static iproute2 runc crun hyperfine procps libseccomp-dev jq
+DEB_PKGS  := build-essential busybox-static iproute2 runc crun hyperfine procps libseccomp-dev jq umoci
 
 .PHONY: all deps build demo demo-run test test-run fuzz bench conformance vm-v2 clean
 
@@ -95,13 +95,15 @@ fuzz:
 	$(GO) test ./image -run '^$$' -fuzz '^FuzzParseChanges$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./image -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 
-# bench compares berth-runtime with runc and crun side by side: run,
-# the cost of the default confinement, events --stats (results in
+# bench compares berth with its peers side by side: berth-runtime against
+# runc and crun (run, the cost of the default confinement, events --stats),
+# layer unpack against umoci, overlay against the copy snapshotter (results in
 # bench/results/<date>; RUNS, WARMUP, SPLIT_RUNS tune it, see bench/README.md).
 bench: deps build
 	bench/runtime.sh
 	bench/confine.sh
 	bench/events.sh
+	bench/images.sh
 
 # vm-v2 boots a Debian kernel under qemu (software emulation) with a pure
 # cgroup v2 userland and runs there the runtime/cgroups tests and the

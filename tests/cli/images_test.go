@@ -164,3 +164,20 @@ func TestImportWithChanges(t *testing.T) {
 		t.Errorf("images after prune:\n%s", got)
 	}
 }
+
+// TestRmiInUse: an image a container uses is not removed without -f, and
+// with -f the container keeps its layers (prune never takes them).
+func TestRmiInUse(t *testing.T) {
+	e := newEnv(t).withBusybox()
+	e.must("run", "-d", "--name", "user", "busybox", "sleep", "100")
+	e.fails(1, "image is in use", "rmi", "busybox")
+	e.must("rmi", "-f", "busybox")
+	e.must("image", "prune", "-a", "-f")
+	if out, _, code := e.run(nil, "exec", "user", "ls", "/bin/busybox"); code != 0 || !strings.Contains(out, "busybox") {
+		t.Errorf("the container lost its files: %d %q", code, out)
+	}
+	e.must("rm", "-f", "user")
+	if out := e.must("system", "df"); !strings.Contains(out, "Images          0") {
+		t.Errorf("system df:\n%s", out)
+	}
+}

@@ -48,6 +48,8 @@ type Container struct {
 	LogMaxFiles int   `json:"LogMaxFiles"`
 	// Mounts are the config.json mounts the user asked for, for inspect.
 	Mounts []MountPoint `json:"Mounts,omitempty"`
+	// Volumes are the named (and anonymous) volumes it mounts.
+	Volumes []string `json:"Volumes,omitempty"`
 
 	// State is what the engine last recorded; Inspect refreshes it from
 	// the monitor's files.

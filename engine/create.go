@@ -102,6 +102,7 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (_ *Container, err
 	so := o.Spec
 	so.ID, so.Image, so.Rootfs = id, sum.Config.Config, rootfs
 	so.ContainerDir = dir
+	so.Volume = e.volumeFor(ctx, c, rootfs)
 	if so.Init && so.InitPath == "" {
 		so.InitPath = filepath.Join(filepath.Dir(e.monitor), "berth-init")
 	}

@@ -59,7 +59,7 @@ func testEngine(t *testing.T) *Engine {
 	t.Cleanup(func() {
 		list, _ := e.List(ctx)
 		for _, c := range list {
-			if err := e.Remove(ctx, c.ID, true); err != nil {
+			if err := e.Remove(ctx, c.ID, true, true); err != nil {
 				t.Errorf("cleanup: %v", err)
 			}
 		}
@@ -96,7 +96,7 @@ func TestLifecycle(t *testing.T) {
 	if err != nil || !strings.Contains(string(log), `"log":"out\n","stream":"stdout"`) {
 		t.Errorf("log: %q %v", log, err)
 	}
-	if err := e.Remove(ctx, "t1", false); err != nil {
+	if err := e.Remove(ctx, "t1", false, false); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.Lookup(ctx, "t1"); err == nil {
@@ -143,7 +143,7 @@ func TestParallel(t *testing.T) {
 		wg.Add(1)
 		go func(id string) {
 			defer wg.Done()
-			if err := e.Remove(ctx, id, true); err != nil {
+			if err := e.Remove(ctx, id, true, true); err != nil {
 				t.Error(err)
 			}
 		}(id)

@@ -23,8 +23,9 @@ var ErrRunning = errors.New("container is running")
 
 // Remove removes a container: refused while it runs unless force, which
 // kills it first. Everything it had goes: its process, monitor, runtime
-// state, rootfs mount and snapshot, directory and record.
-func (e *Engine) Remove(ctx context.Context, ref string, force bool) error {
+// state, rootfs mount and snapshot, directory and record; with volumes,
+// its anonymous volumes too (rm -v, --rm).
+func (e *Engine) Remove(ctx context.Context, ref string, force, volumes bool) error {
 	c, err := e.Lookup(ctx, ref)
 	if err != nil {
 		return err
@@ -38,7 +39,19 @@ func (e *Engine) Remove(ctx context.Context, ref string, force bool) error {
 	if (c.State.Running || c.State.Restarting) && !force {
 		return fmt.Errorf("cannot remove container %s: %w: stop the container before attempting removal or force remove", c.Name, ErrRunning)
 	}
-	return e.cleanup(ctx, c)
+	if err := e.cleanup(ctx, c); err != nil {
+		return err
+	}
+	if volumes {
+		for _, name := range c.Volumes {
+			if v, err := e.VolumeInspect(ctx, name); err == nil && v.Anonymous {
+				if err := e.VolumeRemove(ctx, name, true); err != nil && !errors.Is(err, ErrVolumeInUse) {
+					return err
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // cleanup takes down whatever of the container exists; each step is

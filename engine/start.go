@@ -52,7 +52,7 @@ func (e *Engine) Start(ctx context.Context, ref string, attach func(net.Conn) er
 		Restart: c.Restart.Name, MaxRetries: c.Restart.MaximumRetryCount,
 	}
 	if c.AutoRemove {
-		cfg.ExitCommand = []string{e.self, "--root", e.root, "rm", "--force"}
+		cfg.ExitCommand = []string{e.self, "--root", e.root, "rm", "--force", "--volumes"}
 	}
 	if err := monitor.WriteJSON(dir, monitor.ConfigFile, cfg); err != nil {
 		return nil, err

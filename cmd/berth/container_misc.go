@@ -198,7 +198,7 @@ func newContainerPruneCommand(g *globals) *cobra.Command {
 					continue
 				}
 				reclaimed += e.RootfsSize(cmd.Context(), c.ID)
-				if err := e.Remove(cmd.Context(), c.ID, false); err != nil {
+				if err := e.Remove(cmd.Context(), c.ID, false, false); err != nil {
 					fmt.Fprintln(os.Stderr, "Error:", err)
 					continue
 				}

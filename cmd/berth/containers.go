@@ -67,7 +67,7 @@ func newRunCommand(g *globals) *cobra.Command {
 			}
 			if f.detach {
 				if _, err := e.Start(ctx, c.ID, nil); err != nil {
-					_ = e.Remove(ctx, c.ID, true)
+					_ = e.Remove(ctx, c.ID, true, true)
 					return statusError{exitCodeFor(err), err}
 				}
 				fmt.Println(c.ID)
@@ -75,7 +75,7 @@ func newRunCommand(g *globals) *cobra.Command {
 			}
 			code, err := startAttached(cmd, e, c, f.interactive, f.tty, detachKeys)
 			if f.rm {
-				_ = e.Remove(ctx, c.ID, true)
+				_ = e.Remove(ctx, c.ID, true, true)
 			}
 			if err != nil {
 				return err
@@ -268,7 +268,7 @@ func newRmCommand(g *globals, use string) *cobra.Command {
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return g.eachContainer(cmd, args, func(e *engine.Engine, ref string) error {
-				if err := e.Remove(cmd.Context(), ref, force); err != nil {
+				if err := e.Remove(cmd.Context(), ref, force, volumes); err != nil {
 					return err
 				}
 				fmt.Println(ref)

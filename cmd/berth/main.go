@@ -101,7 +101,7 @@ func newRootCommand(g *globals) *cobra.Command {
 	systemCmd := &cobra.Command{Use: "system", Short: "manage berth's state"}
 	systemCmd.AddCommand(newSystemDfCommand(g), newSystemPruneCommand(g), newSystemCheckCommand(g))
 	root.AddCommand(
-		imageCmd, systemCmd, containerCmd,
+		imageCmd, systemCmd, containerCmd, newVolumeCommand(g),
 		newCreateCommand(g), newRunCommand(g), newStartCommand(g), newStopCommand(g), newRestartCommand(g),
 		newKillCommand(g), newRmCommand(g, "rm"), newPsCommand(g, "ps"), newLogsCommand(g), newWaitCommand(g),
 		newExecCommand(g), newInspectCommand(g), newPauseCommand(g, true), newPauseCommand(g, false),

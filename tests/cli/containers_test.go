@@ -301,3 +301,28 @@ func TestStatsUpdateInfo(t *testing.T) {
 	}
 	e.fails(1, "no public port", "port", "busy", "80")
 }
+
+// TestVolumes: a named volume keeps data across containers, is filled
+// from the image on first use, cannot be removed while used; anonymous
+// volumes go with --rm.
+func TestVolumes(t *testing.T) {
+	e := newEnv(t).withBusybox()
+	e.must("volume", "create", "data")
+	e.must("run", "--rm", "-v", "data:/data", "busybox", "sh", "-c", "echo persisted > /data/f")
+	if got := e.must("run", "--rm", "-v", "data:/data", "busybox", "cat", "/data/f"); got != "persisted\n" {
+		t.Errorf("the volume lost its data: %q", got)
+	}
+	// A new volume over an image directory starts with its content.
+	if got := e.must("run", "--rm", "--mount", "type=volume,source=bins,target=/bin", "busybox", "ls", "/bin/busybox"); got != "/bin/busybox\n" {
+		t.Errorf("volume not filled from the image: %q", got)
+	}
+	e.must("run", "-d", "--name", "user", "-v", "data:/data", "busybox", "sleep", "100")
+	e.fails(1, "in use", "volume", "rm", "data")
+	e.must("rm", "-f", "user")
+	e.must("volume", "rm", "data", "bins")
+	// Anonymous: made for -v /path, removed with the container by --rm.
+	e.must("run", "--rm", "-v", "/scratch", "busybox", "touch", "/scratch/x")
+	if got := e.must("volume", "ls", "-q"); got != "" {
+		t.Errorf("volumes left: %q", got)
+	}
+}

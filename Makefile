@@ -5,7 +5,9 @@ export PATH := $(dir $(GO)):$(PATH)
 TAGS      := osusergo,netgo
 LDFLAGS   := -s -w -extldflags "-static"
 BIN       := bin
-DEB_PKGS  := build-essential busybox-static iproute2 runc crun hyperfine procps libseccomp-dev jq umoci
+# The peers the benchmarks compare with, installed by bench only.
+BENCH_PKGS := umoci podman docker.io strace
+DEB_PKGS  := build-essential busybox-static iproute2 runc crun hyperfine procps libseccomp-dev jq
 
 .PHONY: all deps build demo demo-run test test-run fuzz bench conformance vm-v2 clean
 
@@ -97,13 +99,19 @@ fuzz:
 
 # bench compares berth with its peers side by side: berth-runtime against
 # runc and crun (run, the cost of the default confinement, events --stats),
-# layer unpack against umoci, overlay against the copy snapshotter (results in
+# layer unpack against umoci, overlay against the copy snapshotter, the
+# engine against Podman and Docker (their daemons started by the script;
+# results in
 # bench/results/<date>; RUNS, WARMUP, SPLIT_RUNS tune it, see bench/README.md).
 bench: deps build
+	@if ! dpkg -s $(BENCH_PKGS) >/dev/null 2>&1; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $(BENCH_PKGS); \
+	fi
 	bench/runtime.sh
 	bench/confine.sh
 	bench/events.sh
 	bench/images.sh
+	bench/engine.sh
 
 # vm-v2 boots a Debian kernel under qemu (software emulation) with a pure
 # cgroup v2 userland and runs there the runtime/cgroups tests and the

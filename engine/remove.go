@@ -59,8 +59,9 @@ func (e *Engine) Remove(ctx context.Context, ref string, force, volumes bool) er
 func (e *Engine) cleanup(ctx context.Context, c *Container) error {
 	dir := e.dir(c.ID)
 	_ = os.WriteFile(filepath.Join(dir, monitor.StopRequested), nil, 0o600)
-	// The runtime kills and deletes the container (and its cgroup) ...
-	_ = exec.Command(c.Runtime, "--root", e.runtimeRoot(), "delete", "--force", c.ID).Run()
+	// The runtime kills and deletes the container (and its cgroup), if its
+	// monitor has not deleted it already ...
+	e.runtimeDelete(c)
 	// ... and the monitor, which then has nothing to watch, goes too.
 	e.killMonitor(c.ID)
 	if err := snapshot.Unmount(filepath.Join(dir, "rootfs")); err != nil {
@@ -115,4 +116,27 @@ func (e *Engine) lock(id string) (func(), error) {
 	// The file stays: removing it would let a waiter lock a deleted file
 	// while a newcomer locks a new one. cleanup removes it with the rest.
 	return func() { unix.Close(fd) }, nil
+}
+
+// runtimeDelete has the runtime delete the container, if the runtime has
+// it (a state directory under its root: runc's layout, which berth-runtime
+// and crun share); a spawn saved on every remove of an exited container.
+func (e *Engine) runtimeDelete(c *Container) {
+	if _, err := os.Stat(filepath.Join(e.runtimeRoot(), c.ID)); os.IsNotExist(err) {
+		return
+	}
+	_ = exec.Command(c.Runtime, "--root", e.runtimeRoot(), "delete", "--force", c.ID).Run()
+}
+
+// AwaitRemoval waits up to d for a --rm container's monitor to remove it,
+// then removes it itself.
+func (e *Engine) AwaitRemoval(ctx context.Context, id string, d time.Duration) {
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if _, err := os.Stat(e.dir(id)); os.IsNotExist(err) {
+			if _, err := e.Lookup(ctx, id); errors.Is(err, ErrNotFound) {
+				return
+			}
+		}
+	}
+	_ = e.Remove(ctx, id, true, true)
 }

@@ -42,7 +42,7 @@ func (e *Engine) Start(ctx context.Context, ref string, attach func(net.Conn) er
 		_ = os.Remove(filepath.Join(dir, f))
 	}
 	// A stale runtime container (a monitor killed before it deleted it).
-	_ = exec.Command(c.Runtime, "--root", e.runtimeRoot(), "delete", "--force", c.ID).Run()
+	e.runtimeDelete(c)
 	if err := e.ensureMounted(ctx, c); err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -75,7 +76,9 @@ func newRunCommand(g *globals) *cobra.Command {
 			}
 			code, err := startAttached(cmd, e, c, f.interactive, f.tty, detachKeys)
 			if f.rm {
-				_ = e.Remove(ctx, c.ID, true, true)
+				// The monitor removes it (also when this command is killed);
+				// wait for that, and do it here should the monitor not.
+				e.AwaitRemoval(ctx, c.ID, 10*time.Second)
 			}
 			if err != nil {
 				return err

@@ -56,6 +56,12 @@ type Container struct {
 	State State `json:"State"`
 	// RestartCount counts restarts by the policy.
 	RestartCount int `json:"RestartCount"`
+	// Pending names the berth process (pid and start time) that is still
+	// making the container (create, or run until it started): should that
+	// process die first, the half-made container is removed the next time
+	// any command looks, so a killed `run` leaves a running container or
+	// none.
+	Pending *ProcessRef `json:"Pending,omitempty"`
 	// StoppedByUser is set by stop and kill: unless-stopped and always do
 	// not restart it (until the next start), as Docker.
 	StoppedByUser bool `json:"StoppedByUser,omitempty"`
@@ -87,3 +93,9 @@ type State struct {
 
 // ShortID is the 12-character form Docker shows.
 func (c *Container) ShortID() string { return c.ID[:12] }
+
+// ProcessRef identifies a process across pid reuse.
+type ProcessRef struct {
+	Pid   int    `json:"Pid"`
+	Start uint64 `json:"Start"` // start time in clock ticks since boot
+}

@@ -35,6 +35,9 @@ type CreateOptions struct {
 	LogMaxFiles int
 	// Runtime overrides the engine's OCI runtime for this container.
 	Runtime string
+	// StartAfter says Start follows (run): the container stays pending
+	// until it has started, so that a run killed in between leaves none.
+	StartAfter bool
 }
 
 // Create makes a container: its record, its rootfs (a snapshot of the
@@ -63,7 +66,8 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (_ *Container, err
 		Restart: o.Restart, AutoRemove: o.AutoRemove, StopSignal: firstNonEmpty(o.StopSignal, sum.Config.Config.StopSignal),
 		StopTimeout: 10, TTY: o.Spec.TTY, OpenStdin: o.Spec.OpenStdin,
 		LogMaxSize: o.LogMaxSize, LogMaxFiles: o.LogMaxFiles,
-		State: State{Status: StatusCreated},
+		State:   State{Status: StatusCreated},
+		Pending: self(),
 	}
 	if o.StopTimeout != nil {
 		c.StopTimeout = *o.StopTimeout
@@ -124,6 +128,9 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (_ *Container, err
 		if m.Type == "bind" && !strings.HasPrefix(m.Source, dir) {
 			c.Mounts = append(c.Mounts, MountPoint{Type: "bind", Source: m.Source, Destination: m.Destination, RW: !hasOpt(m.Options, "ro")})
 		}
+	}
+	if !o.StartAfter {
+		c.Pending = nil
 	}
 	if err := e.save(c); err != nil {
 		return nil, err

@@ -120,7 +120,7 @@ func (e *Engine) Lookup(ctx context.Context, ref string) (*Container, error) {
 	if err != nil {
 		return nil, err
 	}
-	if found == nil {
+	if found == nil || e.abandoned(ctx, found) {
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, ref)
 	}
 	e.refresh(found)
@@ -140,9 +140,15 @@ func (e *Engine) List(ctx context.Context) ([]*Container, error) {
 			return nil
 		})
 	})
+	kept := out[:0]
 	for _, c := range out {
+		if e.abandoned(ctx, c) {
+			continue
+		}
 		e.refresh(c)
+		kept = append(kept, c)
 	}
+	out = kept
 	sort.Slice(out, func(i, j int) bool { return out[i].Created.After(out[j].Created) })
 	return out, err
 }
@@ -150,4 +156,35 @@ func (e *Engine) List(ctx context.Context) ([]*Container, error) {
 // save writes a container's record.
 func (e *Engine) save(c *Container) error {
 	return e.meta.update(func(tx *bolt.Tx) error { return putContainer(tx, c) })
+}
+
+// abandoned removes a container whose maker (a create, or a run before
+// its start) died midway, and says so: such a container never existed
+// for the user.
+func (e *Engine) abandoned(ctx context.Context, c *Container) bool {
+	if c.Pending == nil || c.Pending.alive() {
+		return false
+	}
+	unlock, err := e.lock(c.ID)
+	if err != nil {
+		return false
+	}
+	defer unlock()
+	// Re-read under the lock: a start may have finished meanwhile.
+	var cur *Container
+	_ = e.meta.view(func(tx *bolt.Tx) error {
+		cur, _ = getContainer(tx, c.ID)
+		return nil
+	})
+	if cur == nil {
+		return true
+	}
+	if cur.Pending == nil || cur.Pending.alive() {
+		*c = *cur
+		return false
+	}
+	if err := e.cleanup(ctx, cur); err != nil {
+		return false
+	}
+	return true
 }

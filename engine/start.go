@@ -63,6 +63,7 @@ func (e *Engine) Start(ctx context.Context, ref string, attach func(net.Conn) er
 	}
 	c.StoppedByUser = false
 	c.State.Paused = false
+	c.Pending = nil
 	if err := e.save(c); err != nil {
 		return nil, err
 	}

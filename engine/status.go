@@ -93,3 +93,34 @@ func (e *Engine) monitorAlive(id string) bool {
 	cmd, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
 	return err == nil && bytes.Contains(cmd, []byte("berth-monitor")) && bytes.Contains(cmd, []byte(id))
 }
+
+// self returns this process as a ProcessRef.
+func self() *ProcessRef {
+	pid := os.Getpid()
+	return &ProcessRef{Pid: pid, Start: startTime(pid)}
+}
+
+// alive tells whether the process still runs (the same one: same start
+// time).
+func (p *ProcessRef) alive() bool {
+	st := startTime(p.Pid)
+	return st != 0 && st == p.Start
+}
+
+// startTime is field 22 of /proc/<pid>/stat, 0 when the process is gone.
+func startTime(pid int) uint64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 20 {
+		return 0
+	}
+	v, _ := strconv.ParseUint(f[19], 10, 64)
+	return v
+}

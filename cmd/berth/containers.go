@@ -62,6 +62,7 @@ func newRunCommand(g *globals) *cobra.Command {
 				return err
 			}
 			defer e.Close()
+			o.StartAfter = true
 			c, err := e.Create(ctx, o)
 			if err != nil {
 				return err

@@ -326,3 +326,38 @@ func TestVolumes(t *testing.T) {
 		t.Errorf("volumes left: %q", got)
 	}
 }
+
+// TestRunKilled: kill -9 of `berth run -d` at any point leaves either a
+// running container (ps shows it) or none, and nothing of a half-made
+// one: no mounts, no directory.
+func TestRunKilled(t *testing.T) {
+	e := newEnv(t).withBusybox()
+	for i := 0; i < 12; i++ {
+		cmd := exec.Command(binary, "--root", e.root, "run", "-d", "busybox", "sleep", "100")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(i) * 8 * time.Millisecond)
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		for _, line := range strings.Split(strings.TrimSpace(e.must("ps", "-a", "--no-trunc", "--format", "{{.ID}} {{.State}}")), "\n") {
+			if line == "" {
+				continue
+			}
+			f := strings.Fields(line)
+			if f[1] != "running" {
+				t.Errorf("after kill -9 at %d ms: container %s is %s", i*8, f[0][:12], f[1])
+			}
+			e.must("rm", "-f", f[0])
+		}
+		ents, _ := os.ReadDir(filepath.Join(e.root, "containers"))
+		for _, ent := range ents {
+			if !strings.HasPrefix(ent.Name(), ".") {
+				t.Errorf("after kill -9 at %d ms: container directory %s left", i*8, ent.Name())
+			}
+		}
+		if mi, _ := os.ReadFile("/proc/self/mountinfo"); strings.Contains(string(mi), filepath.Join(e.root, "containers")) {
+			t.Errorf("after kill -9 at %d ms: a rootfs is still mounted", i*8)
+		}
+	}
+}

@@ -62,9 +62,6 @@ type Container struct {
 	// any command looks, so a killed `run` leaves a running container or
 	// none.
 	Pending *ProcessRef `json:"Pending,omitempty"`
-	// StoppedByUser is set by stop and kill: unless-stopped and always do
-	// not restart it (until the next start), as Docker.
-	StoppedByUser bool `json:"StoppedByUser,omitempty"`
 }
 
 // MountPoint is one mount of a container as inspect shows it.

@@ -17,7 +17,6 @@ type ExecOptions struct {
 	TTY         bool
 	Interactive bool
 	Detach      bool
-	Privileged  bool
 }
 
 // Exec runs a process in a running container through the runtime's exec,

@@ -30,7 +30,7 @@ func (e *Engine) Remove(ctx context.Context, ref string, force, volumes bool) er
 	if err != nil {
 		return err
 	}
-	unlock, err := e.lock(c.ID)
+	unlock, err := e.lockExisting(c)
 	if err != nil {
 		return err
 	}
@@ -99,6 +99,20 @@ func (e *Engine) killMonitor(id string) {
 	for i := 0; i < 100 && e.monitorAlive(id); i++ {
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// lockExisting takes the container's lock and checks that the container
+// still exists: another command may have removed it while this one waited.
+func (e *Engine) lockExisting(c *Container) (func(), error) {
+	unlock, err := e.lock(c.ID)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(e.dir(c.ID)); os.IsNotExist(err) {
+		unlock()
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, c.Name)
+	}
+	return unlock, nil
 }
 
 // lock takes the container's lock file, serialising the commands that

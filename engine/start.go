@@ -28,7 +28,7 @@ func (e *Engine) Start(ctx context.Context, ref string, attach func(net.Conn) er
 	if err != nil {
 		return nil, err
 	}
-	unlock, err := e.lock(c.ID)
+	unlock, err := e.lockExisting(c)
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +61,6 @@ func (e *Engine) Start(ctx context.Context, ref string, attach func(net.Conn) er
 	if err != nil {
 		return nil, err
 	}
-	c.StoppedByUser = false
 	c.State.Paused = false
 	c.Pending = nil
 	if err := e.save(c); err != nil {

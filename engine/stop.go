@@ -6,8 +6,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"berth/engine/monitor"
 )
@@ -20,7 +23,7 @@ func (e *Engine) Stop(ctx context.Context, ref string, timeout *int) (*Container
 	if err != nil {
 		return nil, err
 	}
-	unlock, err := e.lock(c.ID)
+	unlock, err := e.lockExisting(c)
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +64,12 @@ func (e *Engine) Kill(ctx context.Context, ref, signal string) (*Container, erro
 	if signal == "" {
 		signal = "SIGKILL"
 	}
-	_ = os.WriteFile(filepath.Join(e.dir(c.ID), monitor.StopRequested), nil, 0o600)
+	// Only a signal meant to end it keeps the policy from restarting it,
+	// as Docker: a SIGHUP to reload a configuration does not.
+	norm := func(s string) string { return "SIG" + strings.TrimPrefix(strings.ToUpper(s), "SIG") }
+	if sig := norm(signal); sig == "SIGKILL" || sig == "SIG9" || sig == norm(firstNonEmpty(c.StopSignal, "SIGTERM")) {
+		_ = os.WriteFile(filepath.Join(e.dir(c.ID), monitor.StopRequested), nil, 0o600)
+	}
 	return c, e.runtimeKill(c, signal)
 }
 
@@ -115,4 +123,18 @@ func (e *Engine) Wait(ctx context.Context, ref string) (int, error) {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// Signal passes a signal to a running container's process, as Docker's
+// attach and run relay theirs (--sig-proxy); unlike Kill it never touches
+// the restart policy.
+func (e *Engine) Signal(ctx context.Context, ref string, sig unix.Signal) error {
+	c, err := e.Lookup(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if !c.State.Running {
+		return nil
+	}
+	return e.runtimeKill(c, strconv.Itoa(int(sig)))
 }

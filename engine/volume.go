@@ -150,9 +150,14 @@ func (e *Engine) VolumeRemove(ctx context.Context, name string, force bool) erro
 	if u := users[name]; len(u) > 0 {
 		return fmt.Errorf("remove %s: %w: used by container %s", name, ErrVolumeInUse, u[0])
 	}
-	// Renamed out of the way first, so a half-removed volume is not seen.
+	// Renamed out of the way first, so a half-removed volume is not seen;
+	// a unique name, so one a killed rm left never blocks the next.
 	dir := filepath.Join(e.volumesDir(), name)
-	gone := filepath.Join(e.volumesDir(), ".rm-"+name)
+	suffix, err := newID()
+	if err != nil {
+		return err
+	}
+	gone := filepath.Join(e.volumesDir(), ".rm-"+suffix[:16])
 	if err := os.Rename(dir, gone); err != nil {
 		return err
 	}

@@ -22,6 +22,10 @@ type session struct {
 	conn       net.Conn
 	stdin, tty bool
 	detachKeys []byte
+	// forward, if set, passes the signals this process gets (Ctrl-C,
+	// a TERM from a service manager) to the container, as Docker's
+	// --sig-proxy; without a terminal only.
+	forward func(unix.Signal)
 	// mu serialises frames written from the stdin and resize goroutines.
 	mu sync.Mutex
 }
@@ -59,6 +63,16 @@ func (s *session) run() result {
 		}()
 	}
 	res := make(chan result, 2)
+	if s.forward != nil && !s.tty {
+		sigs := make(chan os.Signal, 8)
+		signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2)
+		defer signal.Stop(sigs)
+		go func() {
+			for sig := range sigs {
+				s.forward(sig.(unix.Signal))
+			}
+		}()
+	}
 	if s.stdin {
 		go func() {
 			if detached := s.copyStdin(); detached {

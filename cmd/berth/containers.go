@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 
 	"berth/engine"
@@ -105,6 +107,9 @@ func (silentExit) Error() string { return "" }
 func startAttached(cmd *cobra.Command, e *engine.Engine, c *engine.Container, stdin, tty bool, detachKeys string) (int, error) {
 	ctx := cmd.Context()
 	s := &session{stdin: stdin, tty: tty, detachKeys: parseDetachKeys(detachKeys)}
+	// The command's context ends on the first signal (see main); the
+	// container's kill must not depend on it.
+	s.forward = func(sig unix.Signal) { _ = e.Signal(context.WithoutCancel(ctx), c.ID, sig) }
 	_, err := e.Start(ctx, c.ID, func(conn net.Conn) error {
 		s.conn = conn
 		return nil
@@ -115,6 +120,16 @@ func startAttached(cmd *cobra.Command, e *engine.Engine, c *engine.Container, st
 		}
 		return 0, statusError{exitCodeFor(err), err}
 	}
+	if s.conn == nil {
+		// It was running already: attach to it, as Docker's start -a does.
+		cur, err := e.Lookup(ctx, c.ID)
+		if err != nil {
+			return 0, err
+		}
+		if s.conn, err = e.Attach(ctx, cur); err != nil {
+			return 0, err
+		}
+	}
 	r := s.run()
 	if r.detached {
 		return 0, nil
@@ -123,7 +138,7 @@ func startAttached(cmd *cobra.Command, e *engine.Engine, c *engine.Container, st
 		return r.code, nil
 	}
 	// The connection ended without an exit frame: ask the engine.
-	return e.Wait(ctx, c.ID)
+	return e.Wait(context.WithoutCancel(ctx), c.ID)
 }
 
 func newStartCommand(g *globals) *cobra.Command {

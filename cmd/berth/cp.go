@@ -101,8 +101,13 @@ func copyTo(ctx context.Context, e *engine.Engine, src, ctr, dst string, follow,
 		srcInfo <- s
 		pw.CloseWithError(err)
 	}()
-	// The source's shape is known from the host path itself.
-	st, err := os.Stat(src)
+	// The source's shape is known from the host path itself (a symlink is
+	// copied as one unless -L).
+	stat := os.Lstat
+	if follow {
+		stat = os.Stat
+	}
+	st, err := stat(src)
 	if err == nil {
 		o.Source = &ctrcopy.Source{Base: filepath.Base(src), IsDir: st.IsDir()}
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -111,6 +112,7 @@ func newAttachCommand(g *globals) *cobra.Command {
 				return err
 			}
 			s := &session{conn: conn, stdin: c.OpenStdin && !noStdin, tty: c.TTY, detachKeys: parseDetachKeys(detachKeys)}
+			s.forward = func(sig unix.Signal) { _ = e.Signal(context.WithoutCancel(ctx), c.ID, sig) }
 			r := s.run()
 			if r.exited && r.code != 0 {
 				return statusError{r.code, silentExit{}}

@@ -17,7 +17,7 @@ import (
 // Files in the container directory the monitor reads and writes.
 const (
 	ConfigFile  = "monitor.json" // Config, written by the engine
-	PidFile     = "monitor.pid"  // the monitor's pid and start time
+	PidFile     = "monitor.pid"  // the monitor's pid
 	RunFile     = "run.json"     // Run: the container's current process
 	ExitFile    = "exit.json"    // Exit: how it last ended
 	AttachSock  = "attach.sock"  // attach clients (see attach.go)

@@ -134,6 +134,7 @@ func (m *monitor) loop(sync *os.File) int {
 		var exit Exit
 		if err != nil {
 			m.runtime("delete", "--force", m.cfg.ID)
+			m.release(outputs)
 			exit = Exit{ExitCode: 128, FinishedAt: time.Now().UTC(), Error: err.Error()}
 		} else {
 			exit = m.wait(pid, outputs)
@@ -163,6 +164,20 @@ func (m *monitor) loop(sync *os.File) int {
 			return exit.ExitCode
 		}
 	}
+}
+
+// release closes what a failed (re)start opened: the output streams and
+// the container's stdin.
+func (m *monitor) release(outputs []stream) {
+	for _, o := range outputs {
+		o.f.Close()
+	}
+	m.mu.Lock()
+	if m.stdin != nil {
+		m.stdin.Close()
+	}
+	m.stdin, m.pty = nil, nil
+	m.mu.Unlock()
 }
 
 // waitForStart waits for the engine's go-ahead.
@@ -337,17 +352,26 @@ func (m *monitor) wait(pid int, outputs []stream) Exit {
 		}(s)
 	}
 	var ws unix.WaitStatus
+	var waitErr error
 	for {
 		wpid, err := unix.Wait4(-1, &ws, 0, nil)
 		if err == unix.EINTR {
 			continue
 		}
-		if err != nil || wpid == pid {
+		if err != nil {
+			waitErr = err
+			break
+		}
+		if wpid == pid {
 			break
 		}
 	}
 	exit := Exit{FinishedAt: time.Now().UTC()}
 	switch {
+	case waitErr != nil:
+		// The container's process was never ours to reap: its status is
+		// unknown, which is not success.
+		exit.ExitCode, exit.Error = 255, fmt.Sprintf("wait for the container's process: %v", waitErr)
 	case ws.Exited():
 		exit.ExitCode = ws.ExitStatus()
 	case ws.Signaled():

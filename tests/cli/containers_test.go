@@ -3,6 +3,7 @@ package cli_test
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -359,5 +360,35 @@ func TestRunKilled(t *testing.T) {
 		if mi, _ := os.ReadFile("/proc/self/mountinfo"); strings.Contains(string(mi), filepath.Join(e.root, "containers")) {
 			t.Errorf("after kill -9 at %d ms: a rootfs is still mounted", i*8)
 		}
+	}
+}
+
+// TestRunSignalProxy: a signal to `berth run` reaches the container, as
+// Docker's --sig-proxy, and run exits with the container's status.
+func TestRunSignalProxy(t *testing.T) {
+	e := newEnv(t).withBusybox()
+	cmd := exec.Command(binary, "--root", e.root, "run", "--rm", "--init", "busybox", "sh", "-c", "echo ready; sleep 100")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 6)
+	if _, err := io.ReadFull(out, buf); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("run did not end after SIGTERM")
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 143 {
+		t.Errorf("run exited %d, want 143 (the container's SIGTERM)", code)
 	}
 }

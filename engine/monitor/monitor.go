@@ -248,11 +248,9 @@ func (m *monitor) create() (int, []stream, error) {
 		sockPath := "/proc/" + strconv.Itoa(os.Getpid()) + "/fd/" + strconv.Itoa(int(dirf.Fd())) + "/" + ConsoleSock
 		cmd.Args = append(cmd.Args, "--console-socket", sockPath)
 		ptyCh := make(chan *os.File, 1)
+		// The deferred ln.Close above also unblocks the receiver should
+		// create fail before the runtime connects.
 		go func() { ptyCh <- receivePty(ln) }()
-		defer func() {
-			// Unblock the receiver if create failed before connecting.
-			ln.Close()
-		}()
 		cmd.Args = append(cmd.Args, m.cfg.ID)
 		var errb strings.Builder
 		cmd.Stderr = &errb

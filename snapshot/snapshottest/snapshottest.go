@@ -553,8 +553,18 @@ func testCleanupOrphans(t *testing.T, newS NewFunc) {
 	root := newRoot(t)
 	s := newS(t, root)
 	layer(t, s, "base", "", func(d string) { writeFile(t, filepath.Join(d, "f"), "base") })
+	ents, err := os.ReadDir(filepath.Join(root, "snapshots"))
+	if err != nil || len(ents) != 1 {
+		t.Fatalf("snapshots after one layer: %v, %v", ents, err)
+	}
+	baseID := ents[0].Name()
 	ms, err := s.Prepare(ctx, "c", "base")
 	if err != nil {
+		t.Fatal(err)
+	}
+	// A removal killed after it moved the directory aside, before its
+	// record was deleted: the snapshot must come back.
+	if err := os.Rename(filepath.Join(root, "snapshots", baseID), filepath.Join(root, "snapshots", "rm-"+baseID)); err != nil {
 		t.Fatal(err)
 	}
 	// What a kill -9 leaves: a half-filled new directory, a half-removed

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -237,11 +238,25 @@ func (b *Base) CleanupWith(ctx context.Context, extra func(ids map[string]bool) 
 		return fmt.Errorf("cleanup: %w", err)
 	}
 	var errs []error
+	present := map[string]bool{}
+	for _, e := range entries {
+		present[e.Name()] = true
+	}
 	for _, e := range entries {
 		if ids[e.Name()] {
 			continue
 		}
 		p := filepath.Join(dir, e.Name())
+		// A remove killed after it renamed the directory aside and
+		// before its transaction committed: the record still names
+		// the snapshot, so the data goes back.
+		if id, ok := strings.CutPrefix(e.Name(), "rm-"); ok && ids[id] && !present[id] {
+			slog.InfoContext(ctx, "snapshot cleanup: restoring a snapshot whose removal did not commit", "path", p)
+			if err := os.Rename(p, filepath.Join(dir, id)); err != nil {
+				errs = append(errs, err)
+			}
+			continue
+		}
 		slog.InfoContext(ctx, "snapshot cleanup: removing orphan", "path", p)
 		if err := fsutil.RemoveAll(p); err != nil {
 			errs = append(errs, err)

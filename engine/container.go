@@ -34,11 +34,14 @@ type Container struct {
 	Path string   `json:"Path"`
 	Args []string `json:"Args"`
 	// Runtime is the OCI runtime binary.
-	Runtime    string            `json:"Runtime"`
-	Labels     map[string]string `json:"Labels,omitempty"`
-	Restart    RestartPolicy     `json:"RestartPolicy"`
-	AutoRemove bool              `json:"AutoRemove"`
-	StopSignal string            `json:"StopSignal,omitempty"`
+	Runtime string `json:"Runtime"`
+	// Snapshotter holds the container's rootfs (--snapshotter when it
+	// was created; "" in records older than the field: the engine's).
+	Snapshotter string            `json:"Snapshotter,omitempty"`
+	Labels      map[string]string `json:"Labels,omitempty"`
+	Restart     RestartPolicy     `json:"RestartPolicy"`
+	AutoRemove  bool              `json:"AutoRemove"`
+	StopSignal  string            `json:"StopSignal,omitempty"`
 	// StopTimeout is seconds to wait after StopSignal before KILL.
 	StopTimeout int  `json:"StopTimeout"`
 	TTY         bool `json:"Tty"`

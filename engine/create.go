@@ -49,7 +49,7 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (_ *Container, err
 		return nil, err
 	}
 	img := imgs[0]
-	sum, err := e.images.Summarize(ctx, img)
+	sum, err := e.images.Describe(ctx, img)
 	if err != nil {
 		return nil, err
 	}
@@ -69,6 +69,7 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (_ *Container, err
 		State:   State{Status: StatusCreated},
 		Pending: self(),
 	}
+	_, c.Snapshotter = e.images.Snapshots()
 	if o.StopTimeout != nil {
 		c.StopTimeout = *o.StopTimeout
 	}
@@ -88,7 +89,10 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (_ *Container, err
 	}
 	defer func() {
 		if err != nil {
-			_ = e.cleanup(context.WithoutCancel(ctx), c)
+			ctx := context.WithoutCancel(ctx)
+			if e.cleanup(ctx, c) == nil {
+				e.removeAnonymousVolumes(ctx, c.Volumes)
+			}
 		}
 	}()
 	dir := e.dir(id)
@@ -132,9 +136,22 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (_ *Container, err
 	if !o.StartAfter {
 		c.Pending = nil
 	}
-	if err := e.save(c); err != nil {
-		return nil, err
+	if o.StartAfter {
+		// run: Start records these with its own change (see unsaved).
+		e.unsaved.put(c)
+	} else {
+		// Only the fields Create fills in now: the record is visible since
+		// reserve, and a rename may have changed it.
+		cur, err := e.modify(c.ID, func(r *Container) error {
+			r.Path, r.Args, r.Mounts, r.Pending = c.Path, c.Args, c.Mounts, c.Pending
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		c.Name = cur.Name
 	}
+	e.Emit(c, "create", nil)
 	return c, nil
 }
 

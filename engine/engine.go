@@ -43,6 +43,8 @@ type Engine struct {
 	runtime string
 	monitor string
 	self    string
+	// unsaved is what Create left for Start to record (run).
+	unsaved unsaved
 }
 
 // Open opens the engine (and its image store) under root.
@@ -153,11 +155,6 @@ func (e *Engine) List(ctx context.Context) ([]*Container, error) {
 	return out, err
 }
 
-// save writes a container's record.
-func (e *Engine) save(c *Container) error {
-	return e.meta.update(func(tx *bolt.Tx) error { return putContainer(tx, c) })
-}
-
 // abandoned removes a container whose maker (a create, or a run before
 // its start) died midway, and says so: such a container never existed
 // for the user.
@@ -186,5 +183,6 @@ func (e *Engine) abandoned(ctx context.Context, c *Container) bool {
 	if err := e.cleanup(ctx, cur); err != nil {
 		return false
 	}
+	e.removeAnonymousVolumes(ctx, cur.Volumes)
 	return true
 }

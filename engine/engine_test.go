@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"berth/engine/monitor/monitortest"
 	"berth/engine/ocispec"
 )
 
@@ -27,8 +28,13 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	bins = dir
+	// The monitor is C, built as the Makefile does.
+	if err := monitortest.Build(filepath.Join(dir, "berth-monitor")); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
 	for _, b := range [][]string{
-		{"-o", filepath.Join(dir, "berth-monitor"), "berth/cmd/berth-monitor"},
 		{"-o", filepath.Join(dir, "berth-init"), "berth/cmd/berth-init"},
 		{"-tags", "osusergo,netgo", "-ldflags", `-extldflags "-static"`, "-o", filepath.Join(dir, "berth-runtime"), "berth/cmd/berth-runtime"},
 	} {

@@ -17,6 +17,10 @@ type ExecOptions struct {
 	TTY         bool
 	Interactive bool
 	Detach      bool
+	// Signals, if set, are passed to the runtime, which relays them to
+	// the process (the caller's --sig-proxy): the runtime is not killed
+	// when ctx ends, so that it restores the terminal it made raw.
+	Signals <-chan os.Signal
 }
 
 // Exec runs a process in a running container through the runtime's exec,
@@ -51,12 +55,20 @@ func (e *Engine) Exec(ctx context.Context, ref string, o ExecOptions) (int, erro
 	}
 	args = append(args, c.ID)
 	args = append(args, o.Args...)
-	cmd := exec.CommandContext(ctx, c.Runtime, args...)
+	cmd := exec.Command(c.Runtime, args...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if o.Interactive || o.TTY {
 		cmd.Stdin = os.Stdin
 	}
-	err = cmd.Run()
+	died := e.execEvents(c, o.Args, o.Detach)
+	err = cmd.Start()
+	if err == nil {
+		done := make(chan struct{})
+		go relaySignals(cmd.Process, o.Signals, done)
+		err = cmd.Wait()
+		close(done)
+	}
+	died(err)
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		return ee.ExitCode(), nil
@@ -65,4 +77,16 @@ func (e *Engine) Exec(ctx context.Context, ref string, o ExecOptions) (int, erro
 		return -1, err
 	}
 	return 0, nil
+}
+
+// relaySignals passes sigs to p until done.
+func relaySignals(p *os.Process, sigs <-chan os.Signal, done <-chan struct{}) {
+	for {
+		select {
+		case sig := <-sigs:
+			_ = p.Signal(sig)
+		case <-done:
+			return
+		}
+	}
 }

@@ -25,7 +25,19 @@ func (e *Engine) Running(ctx context.Context, id string) bool {
 
 // RootfsSize is the size of the container's own changes (`ps -s`).
 func (e *Engine) RootfsSize(ctx context.Context, id string) int64 {
-	snaps, _ := e.images.Snapshots()
+	c := &Container{ID: id}
+	_ = e.meta.view(func(tx *bolt.Tx) error {
+		if r, err := getContainer(tx, id); err == nil {
+			c = r
+		}
+		return nil
+	})
+	images, release, err := e.ImagesFor(ctx, c)
+	if err != nil {
+		return 0
+	}
+	defer release()
+	snaps, _ := images.Snapshots()
 	u, err := snaps.Usage(ctx, id)
 	if err != nil {
 		return 0
@@ -35,10 +47,12 @@ func (e *Engine) RootfsSize(ctx context.Context, id string) int64 {
 
 // Pause freezes (pause true) or thaws a running container.
 func (e *Engine) Pause(ctx context.Context, ref string, pause bool) error {
-	c, err := e.Lookup(ctx, ref)
+	// Under the lock, so that a start or stop does not interleave.
+	c, unlock, err := e.lookupLocked(ctx, ref)
 	if err != nil {
 		return err
 	}
+	defer unlock()
 	if !c.State.Running {
 		return fmt.Errorf("container %s is not running", c.ID)
 	}
@@ -55,8 +69,12 @@ func (e *Engine) Pause(ctx context.Context, ref string, pause bool) error {
 	if out, err := exec.Command(c.Runtime, "--root", e.runtimeRoot(), verb, c.ID).CombinedOutput(); err != nil {
 		return fmt.Errorf("%s %s: %s", verb, c.Name, strings.TrimSpace(string(out)))
 	}
-	c.State.Paused = pause
-	return e.save(c)
+	e.Emit(c, pauseAction(pause), nil)
+	_, err = e.modify(c.ID, func(r *Container) error {
+		r.State.Paused = pause
+		return nil
+	})
+	return err
 }
 
 // Rename gives a container another name.
@@ -106,6 +124,7 @@ func (e *Engine) Top(ctx context.Context, ref string, psArgs []string) (string, 
 	if err != nil {
 		return "", fmt.Errorf("top %s: %s", c.Name, strings.TrimSpace(string(out)))
 	}
+	e.Emit(c, "top", nil)
 	return string(out), nil
 }
 
@@ -123,5 +142,9 @@ func (e *Engine) Attach(ctx context.Context, c *Container) (net.Conn, error) {
 	if !c.State.Running {
 		return nil, fmt.Errorf("you cannot attach to a stopped container, start it first")
 	}
-	return monitor.DialIn(e.dir(c.ID), monitor.AttachSock)
+	conn, err := monitor.DialIn(e.dir(c.ID), monitor.AttachSock)
+	if err == nil {
+		e.Emit(c, "attach", nil)
+	}
+	return conn, err
 }

@@ -46,3 +46,47 @@ func putContainer(tx *bolt.Tx, c *Container) error {
 	}
 	return tx.Bucket(bucketContainers).Put([]byte(c.ID), b)
 }
+
+// modify changes a container's record in one transaction: fn gets the
+// record as stored now and changes only the fields it owns, so commands
+// running at once never write back each other's stale copies (a rename
+// lost, a name that no longer matches its record).
+func (e *Engine) modify(id string, fn func(*Container) error) (*Container, error) {
+	var cur *Container
+	err := e.meta.update(func(tx *bolt.Tx) error {
+		c, err := getContainer(tx, id)
+		if err != nil {
+			return err
+		}
+		if err := fn(c); err != nil {
+			return err
+		}
+		cur = c
+		return putContainer(tx, c)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("update container %s: %w", id, err)
+	}
+	return cur, nil
+}
+
+// reload replaces c with the stored record and refreshes its state; a
+// command calls it once it holds the container's lock, as what it read
+// before may be stale.
+func (e *Engine) reload(c *Container) error {
+	var cur *Container
+	err := e.meta.view(func(tx *bolt.Tx) error {
+		var err error
+		cur, err = getContainer(tx, c.ID)
+		return err
+	})
+	if errors.Is(err, errNoRecord) {
+		return fmt.Errorf("%w: %s", ErrNotFound, c.Name)
+	}
+	if err != nil {
+		return err
+	}
+	*c = *cur
+	e.refresh(c)
+	return nil
+}

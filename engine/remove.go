@@ -26,22 +26,21 @@ var ErrRunning = errors.New("container is running")
 // state, rootfs mount and snapshot, directory and record; with volumes,
 // its anonymous volumes too (rm -v, --rm).
 func (e *Engine) Remove(ctx context.Context, ref string, force, volumes bool) error {
-	c, err := e.Lookup(ctx, ref)
-	if err != nil {
-		return err
-	}
-	unlock, err := e.lockExisting(c)
+	c, unlock, err := e.lookupLocked(ctx, ref)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	e.refresh(c)
 	if (c.State.Running || c.State.Restarting) && !force {
 		return fmt.Errorf("cannot remove container %s: %w: stop the container before attempting removal or force remove", c.Name, ErrRunning)
+	}
+	if c.State.Running {
+		e.Emit(c, "kill", map[string]string{"signal": "9"}) // rm -f kills it, as Docker's
 	}
 	if err := e.cleanup(ctx, c); err != nil {
 		return err
 	}
+	defer e.Emit(c, "destroy", nil) // after its volumes', as Docker's
 	if volumes {
 		for _, name := range c.Volumes {
 			if v, err := e.VolumeInspect(ctx, name); err == nil && v.Anonymous {
@@ -67,7 +66,13 @@ func (e *Engine) cleanup(ctx context.Context, c *Container) error {
 	if err := snapshot.Unmount(filepath.Join(dir, "rootfs")); err != nil {
 		return fmt.Errorf("remove container %s: %w", c.Name, err)
 	}
-	if err := e.images.RemoveRootfs(ctx, c.ID); err != nil {
+	images, release, err := e.ImagesFor(ctx, c)
+	if err != nil {
+		return err
+	}
+	err = images.RemoveRootfs(ctx, c.ID)
+	release()
+	if err != nil {
 		return err
 	}
 	if err := os.RemoveAll(dir); err != nil {
@@ -75,8 +80,13 @@ func (e *Engine) cleanup(ctx context.Context, c *Container) error {
 	}
 	_ = os.Remove(filepath.Join(e.root, "containers", "."+c.ID+".lock"))
 	return e.meta.update(func(tx *bolt.Tx) error {
-		if id := tx.Bucket(bucketNames).Get([]byte(c.Name)); id != nil && string(id) == c.ID {
-			if err := tx.Bucket(bucketNames).Delete([]byte(c.Name)); err != nil {
+		// The name as stored now: a rename may have run since c was read.
+		name := c.Name
+		if cur, err := getContainer(tx, c.ID); err == nil {
+			name = cur.Name
+		}
+		if id := tx.Bucket(bucketNames).Get([]byte(name)); id != nil && string(id) == c.ID {
+			if err := tx.Bucket(bucketNames).Delete([]byte(name)); err != nil {
 				return err
 			}
 		}
@@ -101,8 +111,23 @@ func (e *Engine) killMonitor(id string) {
 	}
 }
 
-// lockExisting takes the container's lock and checks that the container
-// still exists: another command may have removed it while this one waited.
+// lookupLocked finds the container ref names and takes its lock, for a
+// command that changes it; the caller calls unlock when done.
+func (e *Engine) lookupLocked(ctx context.Context, ref string) (_ *Container, unlock func(), _ error) {
+	c, err := e.Lookup(ctx, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	if unlock, err = e.lockExisting(c); err != nil {
+		return nil, nil, err
+	}
+	return c, unlock, nil
+}
+
+// lockExisting takes the container's lock, checks that the container
+// still exists (another command may have removed it while this one
+// waited) and reloads c: what was read before the lock may be stale (a
+// rename, a pause meanwhile).
 func (e *Engine) lockExisting(c *Container) (func(), error) {
 	unlock, err := e.lock(c.ID)
 	if err != nil {
@@ -111,6 +136,10 @@ func (e *Engine) lockExisting(c *Container) (func(), error) {
 	if _, err := os.Stat(e.dir(c.ID)); os.IsNotExist(err) {
 		unlock()
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, c.Name)
+	}
+	if err := e.reload(c); err != nil {
+		unlock()
+		return nil, err
 	}
 	return unlock, nil
 }
@@ -145,9 +174,11 @@ func (e *Engine) runtimeDelete(c *Container) {
 // AwaitRemoval waits up to d for a --rm container's monitor to remove it,
 // then removes it itself.
 func (e *Engine) AwaitRemoval(ctx context.Context, id string, d time.Duration) {
+	remover := e.removerOf(id) // it ends after the removal's last volume and event
 	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 		if _, err := os.Stat(e.dir(id)); os.IsNotExist(err) {
 			if _, err := e.Lookup(ctx, id); errors.Is(err, ErrNotFound) {
+				remover.waitGone(deadline)
 				return
 			}
 		}

@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"berth/engine/events"
 	"berth/engine/monitor"
 	"berth/snapshot"
 )
@@ -24,16 +25,11 @@ import (
 // process runs, with a connection to the monitor's attach socket, so that
 // no output is missed; Start returns once the process runs.
 func (e *Engine) Start(ctx context.Context, ref string, attach func(net.Conn) error) (*Container, error) {
-	c, err := e.Lookup(ctx, ref)
-	if err != nil {
-		return nil, err
-	}
-	unlock, err := e.lockExisting(c)
+	c, unlock, err := e.lookupLocked(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	e.refresh(c)
 	if c.State.Running || c.State.Restarting {
 		return c, nil
 	}
@@ -50,29 +46,52 @@ func (e *Engine) Start(ctx context.Context, ref string, attach func(net.Conn) er
 		ID: c.ID, Dir: dir, Runtime: c.Runtime, RuntimeRoot: e.runtimeRoot(),
 		TTY: c.TTY, OpenStdin: c.OpenStdin, LogMaxSize: c.LogMaxSize, LogMaxFiles: c.LogMaxFiles,
 		Restart: c.Restart.Name, MaxRetries: c.Restart.MaximumRetryCount,
+		EventsLog: filepath.Join(e.root, events.LogFile), Name: strings.TrimPrefix(c.Name, "/"),
+		Image: c.Image, Labels: c.Labels,
 	}
 	if c.AutoRemove {
-		cfg.ExitCommand = []string{e.self, "--root", e.root, "rm", "--force", "--volumes"}
+		cfg.ExitCommand = []string{e.self, "--root", e.root}
+		if c.Snapshotter != "" {
+			// The rootfs is in the snapshotter it was made with.
+			cfg.ExitCommand = append(cfg.ExitCommand, "--snapshotter", c.Snapshotter)
+		}
+		cfg.ExitCommand = append(cfg.ExitCommand, "rm", "--force", "--volumes")
 	}
 	if err := monitor.WriteJSON(dir, monitor.ConfigFile, cfg); err != nil {
 		return nil, err
 	}
-	pid, err := e.startMonitor(c, attach)
+	attach = e.withAttachEvent(c, attach)
+	pid, err := e.startMonitor(c, cfg, attach)
 	if err != nil {
 		return nil, err
 	}
-	c.State.Paused = false
-	c.Pending = nil
-	if err := e.save(c); err != nil {
+	// Only the fields Start owns: a rename meanwhile must stay.
+	created, unsaved := e.unsaved.take(c.ID)
+	cur, err := e.modify(c.ID, func(r *Container) error {
+		if unsaved {
+			created.apply(r)
+		}
+		r.State.Paused, r.Pending = false, nil
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
+	if unsaved {
+		created.apply(c)
+	}
+	c.Name, c.State.Paused, c.Pending = cur.Name, false, nil
 	c.State.Pid, c.State.Running, c.State.Status = pid, true, StatusRunning
 	return c, nil
 }
 
-// startMonitor runs berth-monitor in its own session and goes through the
-// start handshake (see monitor.Main).
-func (e *Engine) startMonitor(c *Container, attach func(net.Conn) error) (int, error) {
+// startMonitor runs berth-monitor (cfg on its command line) in its own
+// session and goes through the start handshake (cmd/berth-monitor):
+//
+//	monitor -> engine  "C <pid>\n"  created; or "E <message>\n"
+//	engine  -> monitor "S\n"        start it (the engine attached first, if it wanted)
+//	monitor -> engine  "R <pid>\n"  running; or "E <message>\n"
+func (e *Engine) startMonitor(c *Container, cfg monitor.Config, attach func(net.Conn) error) (int, error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return 0, err
@@ -87,7 +106,7 @@ func (e *Engine) startMonitor(c *Container, attach func(net.Conn) error) (int, e
 	}
 	defer devnull.Close()
 	cmd := &exec.Cmd{
-		Path: e.monitor, Args: []string{"berth-monitor", e.dir(c.ID)},
+		Path: e.monitor, Args: cfg.Args(),
 		Stdin: devnull, Stdout: devnull, Stderr: devnull,
 		ExtraFiles:  []*os.File{theirs},
 		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
@@ -114,6 +133,7 @@ func (e *Engine) startMonitor(c *Container, attach func(net.Conn) error) (int, e
 			return 0, err
 		}
 	}
+	e.emitStart(c) // before the go-ahead, so that the monitor's die comes after it
 	if _, err := ours.Write([]byte("S\n")); err != nil {
 		return 0, fmt.Errorf("start: the monitor is gone: %w", err)
 	}
@@ -143,7 +163,12 @@ func (e *Engine) ensureMounted(ctx context.Context, c *Container) error {
 	if mounted(rootfs) {
 		return nil
 	}
-	mounts, err := e.images.RootfsMounts(ctx, c.ID)
+	images, release, err := e.ImagesFor(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer release()
+	mounts, err := images.RootfsMounts(ctx, c.ID)
 	if err != nil {
 		return err
 	}

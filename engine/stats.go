@@ -73,21 +73,3 @@ func (e *Engine) Stats(ctx context.Context, c *Container) (Stats, error) {
 	}
 	return s, nil
 }
-
-// Update changes the resource limits of a container through the
-// runtime's update (runc's flags).
-func (e *Engine) Update(ctx context.Context, ref string, args []string) error {
-	c, err := e.Lookup(ctx, ref)
-	if err != nil {
-		return err
-	}
-	if !c.State.Running {
-		return fmt.Errorf("container %s is not running", c.Name)
-	}
-	cmdArgs := append([]string{"--root", e.runtimeRoot(), "update"}, args...)
-	out, err := exec.CommandContext(ctx, c.Runtime, append(cmdArgs, c.ID)...).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("update %s: %s", c.Name, strings.TrimSpace(string(out)))
-	}
-	return nil
-}

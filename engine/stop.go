@@ -16,19 +16,16 @@ import (
 )
 
 // Stop sends the container its stop signal, waits up to timeout (nil:
-// its own StopTimeout) and then kills it; the restart policy does not
-// bring it back.
+// its own StopTimeout; negative: for ever, as Docker 20.10) and then
+// kills it; the restart policy does not bring it back. A container in
+// its restart back-off has no process to signal: Stop waits for its
+// monitor to see the request and record the exit as final (or go).
 func (e *Engine) Stop(ctx context.Context, ref string, timeout *int) (*Container, error) {
-	c, err := e.Lookup(ctx, ref)
-	if err != nil {
-		return nil, err
-	}
-	unlock, err := e.lockExisting(c)
+	c, unlock, err := e.lookupLocked(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	e.refresh(c)
 	if !c.State.Running && !c.State.Restarting {
 		return c, nil
 	}
@@ -36,19 +33,48 @@ func (e *Engine) Stop(ctx context.Context, ref string, timeout *int) (*Container
 	if timeout != nil {
 		t = *timeout
 	}
-	_ = os.WriteFile(filepath.Join(e.dir(c.ID), monitor.StopRequested), nil, 0o600)
+	if err := os.WriteFile(filepath.Join(e.dir(c.ID), monitor.StopRequested), nil, 0o600); err != nil {
+		return c, fmt.Errorf("stop %s: %w", c.Name, err)
+	}
 	sig := firstNonEmpty(c.StopSignal, "SIGTERM")
-	if c.State.Running {
-		_ = e.runtimeKill(c, sig)
-		if e.waitExit(ctx, c, time.Duration(t)*time.Second) {
+	// The monitor may restart the container just before it sees the
+	// request: each new process gets the signal, and the kill after t.
+	var signalled, killed int // the pids signalled and killed
+	var signalledAt, killedAt, waitingSince time.Time
+	for {
+		st, now := c.State, time.Now()
+		switch {
+		case !st.Running && !st.Restarting:
+			e.Emit(c, "stop", nil)
 			return c, nil
+		case st.Running:
+			if st.Pid != signalled {
+				_ = e.runtimeKill(c, sig)
+				signalled, signalledAt = st.Pid, now
+			}
+			if st.Pid != killed && t >= 0 && now.Sub(signalledAt) >= time.Duration(t)*time.Second {
+				_ = e.runtimeKill(c, "SIGKILL")
+				killed, killedAt = st.Pid, now
+			}
+			if st.Pid == killed && now.Sub(killedAt) > 10*time.Second {
+				return c, fmt.Errorf("container %s did not stop", c.Name)
+			}
+		default:
+			// In its restart back-off: nothing to signal; its monitor
+			// records the exit as final once it sees the request.
+			if waitingSince.IsZero() {
+				waitingSince = now
+			} else if now.Sub(waitingSince) > 10*time.Second {
+				return c, fmt.Errorf("container %s did not stop: its monitor did not take the stop request", c.Name)
+			}
 		}
-		_ = e.runtimeKill(c, "SIGKILL")
+		select {
+		case <-ctx.Done():
+			return c, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+		e.refresh(c)
 	}
-	if !e.waitExit(ctx, c, 10*time.Second) {
-		return c, fmt.Errorf("container %s did not stop", c.Name)
-	}
-	return c, nil
 }
 
 // Kill sends a signal; like stop, it keeps the restart policy from
@@ -78,23 +104,8 @@ func (e *Engine) runtimeKill(c *Container, sig string) error {
 	if err != nil {
 		return fmt.Errorf("kill %s: %s", c.Name, strings.TrimSpace(string(out)))
 	}
+	e.Emit(c, "kill", map[string]string{"signal": signalNumber(sig)})
 	return nil
-}
-
-// waitExit waits until the container has exited (its monitor recorded
-// it, or both are gone) or d passes.
-func (e *Engine) waitExit(ctx context.Context, c *Container, d time.Duration) bool {
-	deadline := time.Now().Add(d)
-	for {
-		e.refresh(c)
-		if !c.State.Running && !c.State.Restarting {
-			return true
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			return false
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // Wait blocks until the container has exited for good and returns its

@@ -23,17 +23,9 @@ type Summary struct {
 
 // Summarize reads what Summary holds.
 func (s *Store) Summarize(ctx context.Context, img Image) (Summary, error) {
-	m, mdesc, err := s.Manifest(ctx, img)
+	sum, m, err := s.describe(ctx, img)
 	if err != nil {
 		return Summary{}, err
-	}
-	cfg, err := s.Config(ctx, m)
-	if err != nil {
-		return Summary{}, err
-	}
-	sum := Summary{ID: m.Config.Digest, Manifest: mdesc, Config: cfg, Layers: ChainIDs(cfg.RootFS.DiffIDs)}
-	if cfg.Created != nil {
-		sum.Created = *cfg.Created
 	}
 	for i, c := range sum.Layers {
 		if u, err := s.snaps.Usage(ctx, c.String()); err == nil {
@@ -43,4 +35,27 @@ func (s *Store) Summarize(ctx context.Context, img Image) (Summary, error) {
 		}
 	}
 	return sum, nil
+}
+
+// Describe is Summarize without Size, which walks every unpacked layer:
+// for a container's create, which needs the image's ID and config only.
+func (s *Store) Describe(ctx context.Context, img Image) (Summary, error) {
+	sum, _, err := s.describe(ctx, img)
+	return sum, err
+}
+
+func (s *Store) describe(ctx context.Context, img Image) (Summary, ocispec.Manifest, error) {
+	m, mdesc, err := s.Manifest(ctx, img)
+	if err != nil {
+		return Summary{}, m, err
+	}
+	cfg, err := s.Config(ctx, m)
+	if err != nil {
+		return Summary{}, m, err
+	}
+	sum := Summary{ID: m.Config.Digest, Manifest: mdesc, Config: cfg, Layers: ChainIDs(cfg.RootFS.DiffIDs)}
+	if cfg.Created != nil {
+		sum.Created = *cfg.Created
+	}
+	return sum, m, nil
 }

@@ -15,7 +15,7 @@ func newStateCommand(g *globals) *cobra.Command {
 		Short: "print the OCI state of a container as JSON",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := container.Load(g.root, args[0])
+			st, err := container.LoadLight(g.root, args[0])
 			if err != nil {
 				return err
 			}

@@ -43,6 +43,7 @@ func newSaveCommand(g *globals) *cobra.Command {
 				}
 				imgs = append(imgs, found...)
 			}
+			defer imageEvents(ctx, s, imgs, "save") // Docker logs each image as it writes it, whether or not the archive completes
 			if output == "" {
 				return s.Save(ctx, os.Stdout, imgs, f)
 			}
@@ -100,6 +101,7 @@ func newLoadCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			imageEvents(ctx, s, imgs, "load")
 			for _, img := range imgs {
 				if _, err := s.Unpack(ctx, img); err != nil {
 					return err
@@ -156,10 +158,11 @@ func newImportCommand(g *globals) *cobra.Command {
 				return err
 			}
 			defer s.Close()
-			_, id, err := s.Import(ctx, r, o)
+			img, id, err := s.Import(ctx, r, o)
 			if err != nil {
 				return err
 			}
+			importEvents(ctx, s, img, id.String())
 			fmt.Println(id)
 			return nil
 		},

@@ -1,9 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"encoding/binary"
-	"io"
+	"fmt"
 	"net"
 	"os"
 	"os/signal"
@@ -22,9 +21,11 @@ type session struct {
 	conn       net.Conn
 	stdin, tty bool
 	detachKeys []byte
-	// forward, if set, passes the signals this process gets (Ctrl-C,
-	// a TERM from a service manager) to the container, as Docker's
-	// --sig-proxy; without a terminal only.
+	// forward, if set, passes the signals this process gets (Ctrl-C
+	// without a terminal, a TERM from a service manager, the HUP of a
+	// closed terminal) to the container, as Docker's --sig-proxy. With a
+	// terminal, Ctrl-C is a key the container's terminal turns into its
+	// SIGINT.
 	forward func(unix.Signal)
 	// mu serialises frames written from the stdin and resize goroutines.
 	mu sync.Mutex
@@ -47,15 +48,20 @@ type result struct {
 // connection ends.
 func (s *session) run() result {
 	var restore func()
-	if s.tty && term.IsTerminal(int(os.Stdin.Fd())) {
+	// Raw only when the keys go to the container (-i): with -t alone the
+	// terminal keeps its Ctrl-C, which is berth's SIGINT to pass on.
+	if s.tty && s.stdin && term.IsTerminal(int(os.Stdin.Fd())) {
 		if st, err := term.MakeRaw(int(os.Stdin.Fd())); err == nil {
 			restore = func() { _ = term.Restore(int(os.Stdin.Fd()), st) }
 			defer restore()
 		}
-		s.sendSize()
+	}
+	if rows, _ := terminalSize(); s.tty && rows > 0 {
+		// Watch before the first size, so a resize between is not lost.
 		winch := make(chan os.Signal, 1)
 		signal.Notify(winch, unix.SIGWINCH)
 		defer signal.Stop(winch)
+		s.sendSize()
 		go func() {
 			for range winch {
 				s.sendSize()
@@ -63,7 +69,7 @@ func (s *session) run() result {
 		}()
 	}
 	res := make(chan result, 2)
-	if s.forward != nil && !s.tty {
+	if s.forward != nil {
 		sigs := make(chan os.Signal, 8)
 		signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2)
 		defer signal.Stop(sigs)
@@ -102,6 +108,13 @@ func (s *session) run() result {
 	}()
 	r := <-res
 	s.conn.Close()
+	if r.detached {
+		// Docker's words, on a terminal in its own mode again.
+		if restore != nil {
+			restore()
+		}
+		fmt.Fprintln(os.Stdout, "read escape sequence")
+	}
 	return r
 }
 
@@ -109,33 +122,26 @@ func (s *session) run() result {
 // typed the detach keys.
 func (s *session) copyStdin() bool {
 	buf := make([]byte, 32<<10)
-	var held []byte
+	var keys []byte
+	if s.tty {
+		keys = s.detachKeys
+	}
+	d := detacher{keys: keys}
 	for {
 		n, err := os.Stdin.Read(buf)
 		if n > 0 {
-			data := append(held, buf[:n]...)
-			held = nil
-			if s.tty && len(s.detachKeys) > 0 {
-				if i := bytes.Index(data, s.detachKeys); i >= 0 {
-					if i > 0 {
-						_ = s.send(monitor.FrameStdin, data[:i])
-					}
-					return true
-				}
-				// Keep a trailing prefix of the keys for the next read.
-				for k := len(s.detachKeys) - 1; k > 0; k-- {
-					if bytes.HasSuffix(data, s.detachKeys[:k]) {
-						held = append([]byte(nil), data[len(data)-k:]...)
-						data = data[:len(data)-k]
-						break
-					}
-				}
-			}
+			data, detached := d.feed(buf[:n])
 			if len(data) > 0 && s.send(monitor.FrameStdin, data) != nil {
 				return false
 			}
+			if detached {
+				return true
+			}
 		}
-		if err == io.EOF || err != nil {
+		if err != nil {
+			if len(d.held) > 0 {
+				_ = s.send(monitor.FrameStdin, d.held)
+			}
 			_ = s.send(monitor.FrameStdin, nil)
 			return false
 		}
@@ -143,32 +149,12 @@ func (s *session) copyStdin() bool {
 }
 
 func (s *session) sendSize() {
-	ws, err := unix.IoctlGetWinsize(int(os.Stdin.Fd()), unix.TIOCGWINSZ)
-	if err != nil {
+	rows, cols := terminalSize()
+	if rows == 0 {
 		return
 	}
 	data := make([]byte, 4)
-	binary.BigEndian.PutUint16(data[0:2], ws.Row)
-	binary.BigEndian.PutUint16(data[2:4], ws.Col)
+	binary.BigEndian.PutUint16(data[0:2], uint16(rows))
+	binary.BigEndian.PutUint16(data[2:4], uint16(cols))
 	_ = s.send(monitor.FrameResize, data)
-}
-
-// parseDetachKeys parses Docker's --detach-keys ("ctrl-p,ctrl-q").
-func parseDetachKeys(s string) []byte {
-	var out []byte
-	for _, k := range bytes.Split([]byte(s), []byte(",")) {
-		k = bytes.TrimSpace(k)
-		switch {
-		case len(k) == 6 && bytes.HasPrefix(k, []byte("ctrl-")):
-			c := k[5]
-			if c >= 'a' && c <= 'z' {
-				out = append(out, c-'a'+1)
-			} else if c >= '@' && c <= '_' {
-				out = append(out, c-'@')
-			}
-		case len(k) == 1:
-			out = append(out, k[0])
-		}
-	}
-	return out
 }

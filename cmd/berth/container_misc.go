@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 
 	"berth/engine"
 	"berth/image"
@@ -24,8 +27,24 @@ func newExecCommand(g *globals) *cobra.Command {
 				return err
 			}
 			defer e.Close()
+			if !o.Detach {
+				// A missing container is the error to show first, as Docker's.
+				if _, err := e.Lookup(cmd.Context(), args[0]); err != nil {
+					return err
+				}
+				if err := checkTTY(o.Interactive, o.TTY); err != nil {
+					return err
+				}
+			}
 			o.Args = args[1:]
-			code, err := e.Exec(cmd.Context(), args[0], o)
+			// TERM and the user signals go to the process through the
+			// runtime; INT, QUIT and HUP come from the terminal, which
+			// sends them to the runtime (in this process group) itself.
+			sigs := make(chan os.Signal, 8)
+			signal.Notify(sigs, unix.SIGTERM, unix.SIGUSR1, unix.SIGUSR2)
+			defer signal.Stop(sigs)
+			o.Signals = sigs
+			code, err := e.Exec(context.WithoutCancel(cmd.Context()), args[0], o)
 			if err != nil {
 				return err
 			}
@@ -98,6 +117,8 @@ func newInspectCommand(g *globals) *cobra.Command {
 // berth has.
 type containerInspect struct {
 	*engine.Container
+	// Name has the leading "/" Docker's inspect shows (ps does not).
+	Name         string `json:"Name"`
 	LogPath      string `json:"LogPath"`
 	ResolvConf   string `json:"ResolvConfPath"`
 	HostnamePath string `json:"HostnamePath"`
@@ -109,7 +130,7 @@ type containerInspect struct {
 }
 
 func inspectContainer(e *engine.Engine, c *engine.Container) containerInspect {
-	v := containerInspect{Container: c, LogPath: e.LogPath(c.ID)}
+	v := containerInspect{Container: c, Name: "/" + c.Name, LogPath: e.LogPath(c.ID)}
 	v.Config.Image, v.Config.Tty, v.Config.Labels = c.Image, c.TTY, c.Labels
 	return v
 }
@@ -146,7 +167,7 @@ func newRenameCommand(g *globals) *cobra.Command {
 				return err
 			}
 			defer e.Close()
-			return e.Rename(cmd.Context(), args[0], args[1])
+			return renameWithEvent(cmd.Context(), e, args[0], args[1])
 		},
 	}
 }
@@ -172,46 +193,6 @@ func newTopCommand(g *globals) *cobra.Command {
 	}
 }
 
-func newContainerPruneCommand(g *globals) *cobra.Command {
-	var force bool
-	cmd := &cobra.Command{
-		Use:   "prune [OPTIONS]",
-		Short: "remove all stopped containers",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if !confirm(force, "WARNING! This will remove all stopped containers.") {
-				return nil
-			}
-			e, err := g.openEngine(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer e.Close()
-			list, err := e.List(cmd.Context())
-			if err != nil {
-				return err
-			}
-			var reclaimed int64
-			fmt.Println("Deleted Containers:")
-			for _, c := range list {
-				if c.State.Running || c.State.Restarting {
-					continue
-				}
-				reclaimed += e.RootfsSize(cmd.Context(), c.ID)
-				if err := e.Remove(cmd.Context(), c.ID, false, false); err != nil {
-					fmt.Fprintln(os.Stderr, "Error:", err)
-					continue
-				}
-				fmt.Println(c.ID)
-			}
-			fmt.Printf("\nTotal reclaimed space: %s\n", humanSize(reclaimed))
-			return nil
-		},
-	}
-	cmd.Flags().BoolVarP(&force, "force", "f", false, "do not prompt for confirmation")
-	return cmd
-}
-
 func newCommitCommand(g *globals) *cobra.Command {
 	var o image.CommitOptions
 	cmd := &cobra.Command{
@@ -233,10 +214,17 @@ func newCommitCommand(g *globals) *cobra.Command {
 				o.Ref = args[1]
 			}
 			o.CreatedBy = strings.Join(append([]string{c.Path}, c.Args...), " ")
-			_, id, err := e.Images().Commit(ctx, c.ID, o)
+			// The store whose snapshotter holds the container's rootfs.
+			images, release, err := e.ImagesFor(ctx, c)
 			if err != nil {
 				return err
 			}
+			defer release()
+			img, id, err := images.Commit(ctx, c.ID, o)
+			if err != nil {
+				return err
+			}
+			commitEvents(ctx, e, c, img, id.String(), o.Message)
 			fmt.Println(id)
 			return nil
 		},
@@ -265,7 +253,12 @@ func newDiffCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			changes, err := e.Images().Diff(ctx, c.ID)
+			images, release, err := e.ImagesFor(ctx, c)
+			if err != nil {
+				return err
+			}
+			defer release()
+			changes, err := images.Diff(ctx, c.ID)
 			if err != nil {
 				return err
 			}
@@ -303,7 +296,12 @@ func newExportCommand(g *globals) *cobra.Command {
 				defer f.Close()
 				w = f
 			}
-			return e.Images().Export(ctx, c.ID, w)
+			images, release, err := e.ImagesFor(ctx, c)
+			if err != nil {
+				return err
+			}
+			defer release()
+			return emitAfter(e, c, "export", images.Export(ctx, c.ID, w))
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "", "write to a file instead of stdout")

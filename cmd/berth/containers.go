@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
-	"golang.org/x/term"
 
 	"berth/engine"
 )
@@ -56,8 +55,14 @@ func newRunCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if f.tty && f.interactive && !term.IsTerminal(int(os.Stdin.Fd())) {
-				return statusError{125, errors.New("the input device is not a TTY")}
+			if !f.detach {
+				if err := checkTTY(f.interactive, f.tty); err != nil {
+					return err
+				}
+				// Before the container is made: a typo must not leave one.
+				if _, err := parseDetachKeys(detachKeys); err != nil {
+					return err
+				}
 			}
 			e, err := g.openEngine(ctx)
 			if err != nil {
@@ -77,8 +82,8 @@ func newRunCommand(g *globals) *cobra.Command {
 				fmt.Println(c.ID)
 				return nil
 			}
-			code, err := startAttached(cmd, e, c, f.interactive, f.tty, detachKeys)
-			if f.rm {
+			code, detached, err := startAttached(cmd, e, c, f.interactive, f.tty, detachKeys)
+			if f.rm && !detached {
 				// The monitor removes it (also when this command is killed);
 				// wait for that, and do it here should the monitor not.
 				e.AwaitRemoval(ctx, c.ID, 10*time.Second)
@@ -103,14 +108,19 @@ type silentExit struct{}
 func (silentExit) Error() string { return "" }
 
 // startAttached starts c attached to this terminal and returns its exit
-// status once it exits (or 0 when the user detaches).
-func startAttached(cmd *cobra.Command, e *engine.Engine, c *engine.Container, stdin, tty bool, detachKeys string) (int, error) {
+// status once it exits, or 0 and detached when the user detaches (the
+// container runs on).
+func startAttached(cmd *cobra.Command, e *engine.Engine, c *engine.Container, stdin, tty bool, detachKeys string) (code int, detached bool, err error) {
 	ctx := cmd.Context()
-	s := &session{stdin: stdin, tty: tty, detachKeys: parseDetachKeys(detachKeys)}
+	keys, err := parseDetachKeys(detachKeys)
+	if err != nil {
+		return 0, false, err
+	}
+	s := &session{stdin: stdin, tty: tty, detachKeys: keys}
 	// The command's context ends on the first signal (see main); the
 	// container's kill must not depend on it.
 	s.forward = func(sig unix.Signal) { _ = e.Signal(context.WithoutCancel(ctx), c.ID, sig) }
-	_, err := e.Start(ctx, c.ID, func(conn net.Conn) error {
+	_, err = e.Start(ctx, c.ID, func(conn net.Conn) error {
 		s.conn = conn
 		return nil
 	})
@@ -118,27 +128,28 @@ func startAttached(cmd *cobra.Command, e *engine.Engine, c *engine.Container, st
 		if s.conn != nil {
 			s.conn.Close()
 		}
-		return 0, statusError{exitCodeFor(err), err}
+		return 0, false, statusError{exitCodeFor(err), err}
 	}
 	if s.conn == nil {
 		// It was running already: attach to it, as Docker's start -a does.
 		cur, err := e.Lookup(ctx, c.ID)
 		if err != nil {
-			return 0, err
+			return 0, false, err
 		}
 		if s.conn, err = e.Attach(ctx, cur); err != nil {
-			return 0, err
+			return 0, false, err
 		}
 	}
 	r := s.run()
 	if r.detached {
-		return 0, nil
+		return 0, true, nil
 	}
 	if r.exited {
-		return r.code, nil
+		return r.code, false, nil
 	}
 	// The connection ended without an exit frame: ask the engine.
-	return e.Wait(context.WithoutCancel(ctx), c.ID)
+	code, err = e.Wait(context.WithoutCancel(ctx), c.ID)
+	return code, false, err
 }
 
 func newStartCommand(g *globals) *cobra.Command {
@@ -162,7 +173,10 @@ func newStartCommand(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				code, err := startAttached(cmd, e, c, interactive, c.TTY, detachKeys)
+				if err := checkTTY(interactive, c.TTY); err != nil {
+					return err
+				}
+				code, _, err := startAttached(cmd, e, c, interactive, c.TTY, detachKeys)
 				if err != nil {
 					return err
 				}
@@ -247,7 +261,8 @@ func newRestartCommand(g *globals) *cobra.Command {
 				if _, err := e.Stop(cmd.Context(), ref, t); err != nil {
 					return err
 				}
-				if _, err := e.Start(cmd.Context(), ref, nil); err != nil {
+				c, err := e.Start(cmd.Context(), ref, nil)
+				if err := emitAfter(e, c, "restart", err); err != nil {
 					return err
 				}
 				fmt.Println(ref)

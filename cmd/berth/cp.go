@@ -39,9 +39,9 @@ func newCpCommand(g *globals) *cobra.Command {
 			}
 			defer e.Close()
 			if srcCtr != "" {
-				return copyFrom(ctx, e, srcCtr, srcPath, dstPath, follow, args[0])
+				return emitAfterRef(ctx, e, srcCtr, "archive-path", copyFrom(ctx, e, srcCtr, srcPath, dstPath, follow, args[0]))
 			}
-			return copyTo(ctx, e, srcPath, dstCtr, dstPath, follow, archive, args[1])
+			return emitAfterRef(ctx, e, dstCtr, "extract-to-dir", copyTo(ctx, e, srcPath, dstCtr, dstPath, follow, archive, args[1]))
 		},
 	}
 	cmd.Flags().BoolVarP(&follow, "follow-link", "L", false, "follow a symbolic link in SRC_PATH")

@@ -99,7 +99,7 @@ func newRootCommand(g *globals) *cobra.Command {
 		newStatsCommand(g), newPortCommand(g),
 	)
 	systemCmd := &cobra.Command{Use: "system", Short: "manage berth's state"}
-	systemCmd.AddCommand(newSystemDfCommand(g), newSystemPruneCommand(g), newSystemCheckCommand(g))
+	systemCmd.AddCommand(newSystemDfCommand(g), newSystemPruneCommand(g), newSystemCheckCommand(g), newEventsCommand(g))
 	root.AddCommand(
 		imageCmd, systemCmd, containerCmd, newVolumeCommand(g),
 		newCreateCommand(g), newRunCommand(g), newStartCommand(g), newStopCommand(g), newRestartCommand(g),
@@ -107,7 +107,7 @@ func newRootCommand(g *globals) *cobra.Command {
 		newExecCommand(g), newInspectCommand(g), newPauseCommand(g, true), newPauseCommand(g, false),
 		newRenameCommand(g), newTopCommand(g), newCommitCommand(g), newDiffCommand(g), newExportCommand(g),
 		newCpCommand(g), newAttachCommand(g), newUpdateCommand(g), newStatsCommand(g), newPortCommand(g),
-		newVersionCommand(g), newInfoCommand(g),
+		newVersionCommand(g), newInfoCommand(g), newEventsCommand(g),
 		newImagesCommand(g, "images"),
 		newRmiCommand(g, "rmi"),
 		newTagCommand(g),

@@ -107,15 +107,33 @@ func newAttachCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := checkTTY(c.OpenStdin && !noStdin, c.TTY); err != nil {
+				return err
+			}
+			keys, err := parseDetachKeys(detachKeys)
+			if err != nil {
+				return err
+			}
 			conn, err := e.Attach(ctx, c)
 			if err != nil {
 				return err
 			}
-			s := &session{conn: conn, stdin: c.OpenStdin && !noStdin, tty: c.TTY, detachKeys: parseDetachKeys(detachKeys)}
+			s := &session{conn: conn, stdin: c.OpenStdin && !noStdin, tty: c.TTY, detachKeys: keys}
 			s.forward = func(sig unix.Signal) { _ = e.Signal(context.WithoutCancel(ctx), c.ID, sig) }
 			r := s.run()
-			if r.exited && r.code != 0 {
-				return statusError{r.code, silentExit{}}
+			if r.detached {
+				return nil
+			}
+			code := r.code
+			if !r.exited {
+				// The connection ended without an exit frame: ask the
+				// engine, as Docker's attach ends with the container's status.
+				if code, err = e.Wait(context.WithoutCancel(ctx), c.ID); err != nil {
+					return err
+				}
+			}
+			if code != 0 {
+				return statusError{code, silentExit{}}
 			}
 			return nil
 		},

@@ -64,15 +64,16 @@ func newPsCommand(g *globals, use string) *cobra.Command {
 				r.Labels = strings.Join(labels, ",")
 				rows = append(rows, r)
 			}
+			// Filtered first, then the last n, as Docker.
+			rows, err = filterContainers(rows, filters)
+			if err != nil {
+				return err
+			}
 			if latest {
 				last = 1
 			}
 			if last > 0 && len(rows) > last {
 				rows = rows[:last]
-			}
-			rows, err = filterContainers(rows, filters)
-			if err != nil {
-				return err
 			}
 			if quiet {
 				for _, r := range rows {

@@ -29,7 +29,9 @@ func newRmiCommand(g *globals, use string) *cobra.Command {
 			defer s.Close()
 			var failed []error
 			for _, arg := range args {
+				recordRemoval := rmiEvents(ctx, s, arg)
 				untagged, err := s.Remove(ctx, arg, image.RemoveOptions{Force: force})
+				recordRemoval(untagged)
 				for _, n := range untagged {
 					fmt.Println("Untagged:", n)
 				}

@@ -116,6 +116,9 @@ func (f *runFlags) options(args []string, entrypointSet bool) (engine.CreateOpti
 		Ulimits: f.ulimits, Privileged: f.privileged, CapAdd: f.capAdd, CapDrop: f.capDrop,
 		SecurityOpt: f.securityOpt, Devices: f.devices, Sysctls: f.sysctls, Labels: labels,
 	}
+	if f.tty {
+		s.ConsoleRows, s.ConsoleCols = terminalSize()
+	}
 	switch f.network {
 	case "none", "":
 	case "host":

@@ -29,7 +29,11 @@ func newTagCommand(g *globals) *cobra.Command {
 			if ref.Digest() != "" {
 				return statusError{1, errInvalid("refusing to create a tag with a digest reference")}
 			}
-			return s.Tag(ctx, ref, img.Target)
+			if err := s.Tag(ctx, ref, img.Target); err != nil {
+				return err
+			}
+			imageEvent(ctx, s, img, "tag", ref.Familiar())
+			return nil
 		},
 	}
 }

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -128,6 +130,7 @@ func newVolumeCommand(g *globals) *cobra.Command {
 	rm.Flags().BoolVarP(&force, "force", "f", false, "do not fail on a missing volume")
 
 	var all, pforce bool
+	var filters []string
 	prune := &cobra.Command{
 		Use:   "prune [OPTIONS]",
 		Short: "remove anonymous volumes no container uses (-a: all unused volumes)",
@@ -141,18 +144,22 @@ func newVolumeCommand(g *globals) *cobra.Command {
 				return err
 			}
 			defer e.Close()
-			removed, err := e.VolumePrune(cmd.Context(), all)
-			if len(removed) > 0 {
-				fmt.Println("Deleted Volumes:")
-				for _, n := range removed {
-					fmt.Println(n)
-				}
+			f, err := parsePruneFilters(filters, time.Now())
+			if err != nil {
+				return err
 			}
+			if !f.until.IsZero() {
+				return errors.New(`the "until" filter is not supported with volumes`)
+			}
+			removed, reclaimed, err := e.VolumePrune(cmd.Context(), all, func(v engine.Volume) bool { return f.match(time.Time{}, v.Labels) })
+			printSection("Deleted Volumes:", removed)
+			fmt.Println("Total reclaimed space:", humanSize(reclaimed))
 			return err
 		},
 	}
 	prune.Flags().BoolVarP(&all, "all", "a", false, "remove all unused volumes, not just anonymous ones")
 	prune.Flags().BoolVarP(&pforce, "force", "f", false, "do not prompt for confirmation")
+	prune.Flags().StringArrayVar(&filters, "filter", nil, "only volumes with label=<key>[=<value>] (or without: label!=)")
 
 	vol.AddCommand(create, ls, inspect, rm, prune)
 	return vol

@@ -1,7 +1,9 @@
-// Package logs is Docker's json-file logging driver, both sides: a Writer
-// that the container's monitor feeds with the container's stdout and
-// stderr, and Read, which serves `berth logs` (--follow, --since, --until,
-// --tail, --timestamps) from the same files while the Writer keeps going.
+// Package logs is Docker's json-file logging driver: Read serves `berth
+// logs` (--follow, --since, --until, --tail, --timestamps) from the files
+// the container's monitor (cmd/berth-monitor, in C) writes while it keeps
+// writing them. Writer is the same format in Go: no command uses it; it
+// is the reference engine/monitor's TestLogEquivalence holds the C
+// writer's files to, byte for byte.
 //
 // The on-disk format is Docker's byte for byte, one JSON object per line:
 //

@@ -16,7 +16,7 @@ import (
 // fraction ("1795747333", "1795747333.123456789").
 func ParseTime(value string, now time.Time) (time.Time, error) {
 	if value == "" {
-		return time.Time{}, fmt.Errorf("empty time value")
+		return time.Time{}, fmt.Errorf("failed to parse value as time or duration: %q", value)
 	}
 	if d, err := time.ParseDuration(value); value != "0" && err == nil {
 		return now.Add(-d), nil
@@ -59,7 +59,8 @@ func ParseTime(value string, now time.Time) (time.Time, error) {
 	if t, ok := parseUnix(value); ok {
 		return t, nil
 	}
-	return time.Time{}, fmt.Errorf("time %q: not a duration, an RFC 3339 time or Unix seconds", value)
+	// Docker's words (timetypes.GetTimestamp).
+	return time.Time{}, fmt.Errorf("failed to parse value as time or duration: %q", value)
 }
 
 // parseUnix parses "seconds[.fraction]", digits only.

@@ -1,6 +1,7 @@
 package logs
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -41,6 +42,8 @@ func TestParseTime(t *testing.T) {
 	for _, bad := range []string{"", "yesterday", "12x", "2026-13-01", "1.2.3", "-5", "1795747333.1234567891", "９", "2026-11-27T25"} {
 		if got, err := ParseTime(bad, now); err == nil {
 			t.Errorf("%q accepted: %v", bad, got)
+		} else if !strings.Contains(err.Error(), "failed to parse value as time or duration") {
+			t.Errorf("%q: error %q, not Docker's words", bad, err)
 		}
 	}
 }

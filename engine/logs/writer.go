@@ -28,9 +28,9 @@ const fileMode = 0o640
 var ErrClosed = errors.New("log writer closed")
 
 // Writer appends a container's output to a json-file log, rotating by
-// size. It is safe for concurrent use (the monitor may copy stdout and
-// stderr from two goroutines); readers may read the files at the same
-// time.
+// size: the reference for the C monitor's writer (see the package doc).
+// It is safe for concurrent use (stdout and stderr may be copied from two
+// goroutines); readers may read the files at the same time.
 type Writer struct {
 	mu     sync.Mutex
 	path   string

@@ -1,9 +1,10 @@
-// Package monitor is the per-container process of the engine (the
-// conmon / containerd-shim role), run as cmd/berth-monitor: it creates the
-// container through the OCI runtime's command line, holds its stdio,
-// writes its log, serves attach clients, reaps it as a child subreaper,
-// records how it ended and restarts it by its policy. It runs detached
-// from the berth command that started it.
+// Package monitor is the engine's side of the per-container monitor
+// (cmd/berth-monitor, a C program: the conmon / containerd-shim role): the
+// command line the engine starts it with, the files it writes in the
+// container directory, and the frames of its attach socket. The monitor
+// creates the container through the OCI runtime's command line, holds its
+// stdio, writes its log, serves attach clients, reaps it as a child
+// subreaper, records how it ended and restarts it by its policy.
 package monitor
 
 import (
@@ -11,12 +12,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
+	"strconv"
 	"time"
 )
 
 // Files in the container directory the monitor reads and writes.
 const (
-	ConfigFile  = "monitor.json" // Config, written by the engine
+	ConfigFile  = "monitor.json" // Config, recorded by the engine (the monitor takes Args)
 	PidFile     = "monitor.pid"  // the monitor's pid
 	RunFile     = "run.json"     // Run: the container's current process
 	ExitFile    = "exit.json"    // Exit: how it last ended
@@ -24,6 +27,11 @@ const (
 	ConsoleSock = "console.sock" // the runtime's --console-socket
 	InitPidFile = "init.pid"     // the runtime's --pid-file
 	LogFile     = "container.log"
+	MonitorLog  = "monitor.log" // the monitor's own messages
+	// StopRequested is the file the engine creates before it stops or
+	// kills a container on the user's behalf: the policy then does not
+	// restart it.
+	StopRequested = "stop-requested"
 )
 
 // Config is what the engine tells the monitor.
@@ -45,6 +53,40 @@ type Config struct {
 	// ExitCommand runs when the monitor ends for good (--rm: the engine's
 	// own removal), with the container's ID appended.
 	ExitCommand []string `json:"exitCommand,omitempty"`
+	// EventsLog is the engine's events log, where the monitor records
+	// the container's die, oom and (policy) start events with Name,
+	// Image (as the user named it) and Labels.
+	EventsLog string            `json:"eventsLog,omitempty"`
+	Name      string            `json:"name,omitempty"`
+	Image     string            `json:"image,omitempty"`
+	Labels    map[string]string `json:"labels,omitempty"`
+}
+
+// Args is the monitor's command line for c, program name first (the
+// engine identifies a live monitor by "berth-monitor" and the ID in it).
+func (c Config) Args() []string {
+	a := []string{"berth-monitor", "--id", c.ID, "--runtime", c.Runtime, "--runtime-root", c.RuntimeRoot,
+		"--log-max-size", strconv.FormatInt(c.LogMaxSize, 10), "--log-max-files", strconv.Itoa(c.LogMaxFiles),
+		"--restart", c.Restart, "--max-retries", strconv.Itoa(c.MaxRetries),
+		"--events", c.EventsLog, "--name", c.Name, "--image", c.Image}
+	if c.TTY {
+		a = append(a, "--tty")
+	}
+	if c.OpenStdin {
+		a = append(a, "--open-stdin")
+	}
+	keys := make([]string, 0, len(c.Labels))
+	for k := range c.Labels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		a = append(a, "--label", k+"="+c.Labels[k])
+	}
+	for _, w := range c.ExitCommand {
+		a = append(a, "--exit-command", w)
+	}
+	return append(a, c.Dir)
 }
 
 // Run describes the container's current process.
@@ -78,8 +120,8 @@ func ReadJSON(dir, name string, v any) error {
 	return nil
 }
 
-// WriteJSON replaces one of the monitor's files atomically (temp file and
-// rename: readers never see half of it).
+// WriteJSON replaces one of the container's files atomically (temp file
+// and rename: readers never see half of it).
 func WriteJSON(dir, name string, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {

@@ -3,7 +3,6 @@ package monitor
 import (
 	"net"
 	"os"
-	"path/filepath"
 	"strconv"
 
 	"golang.org/x/sys/unix"
@@ -13,24 +12,6 @@ import (
 // (/var/lib/berth/containers/<64 hex digits>/...) exceeds. Sockets are so
 // named through a descriptor of their directory: /proc/self/fd/N/name is
 // short, and the kernel resolves it to the directory.
-
-// ListenIn listens on a fresh unix socket name in dir.
-func ListenIn(dir, name string) (*net.UnixListener, error) {
-	d, err := os.OpenFile(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer d.Close()
-	_ = os.Remove(filepath.Join(dir, name))
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: fdPath(d, name), Net: "unix"})
-	if err != nil {
-		return nil, err
-	}
-	// The listener's recorded name is the /proc path: unlink by the real
-	// one when done.
-	ln.SetUnlinkOnClose(false)
-	return ln, nil
-}
 
 // DialIn connects to the unix socket name in dir.
 func DialIn(dir, name string) (*net.UnixConn, error) {

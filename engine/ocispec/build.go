@@ -73,6 +73,9 @@ func Build(o Options) (*specs.Spec, error) {
 	s.Process.Args = a
 	s.Process.Env = e
 	s.Process.Terminal = o.TTY
+	if o.TTY && o.ConsoleRows > 0 && o.ConsoleCols > 0 {
+		s.Process.ConsoleSize = &specs.Box{Height: o.ConsoleRows, Width: o.ConsoleCols}
+	}
 	userSpec := o.User
 	if userSpec == "" {
 		userSpec = o.Image.User

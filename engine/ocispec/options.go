@@ -40,6 +40,10 @@ type Options struct {
 	// Hostname is -h (default: the ID's first 12 characters).
 	Hostname string
 	TTY      bool
+	// ConsoleRows and ConsoleCols are the size of the terminal berth was
+	// run from (Docker's ConsoleSize): with TTY the container's terminal
+	// has it from the start. Zero when unknown.
+	ConsoleRows, ConsoleCols uint
 	// OpenStdin is -i.
 	OpenStdin bool
 	ReadOnly  bool

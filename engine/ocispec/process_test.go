@@ -163,3 +163,23 @@ func TestBuildRequired(t *testing.T) {
 		t.Errorf("init mount %+v", m)
 	}
 }
+
+// TestBuildConsoleSize: with a terminal, the size berth was run from is
+// the container's terminal's from the start; without one, none.
+func TestBuildConsoleSize(t *testing.T) {
+	o := testOptions(t)
+	o.TTY, o.ConsoleRows, o.ConsoleCols = true, 33, 111
+	if cs := mustBuild(t, o).Process.ConsoleSize; cs == nil || cs.Height != 33 || cs.Width != 111 {
+		t.Errorf("consoleSize %+v, want 33x111", cs)
+	}
+	o = testOptions(t)
+	o.ConsoleRows, o.ConsoleCols = 33, 111
+	if cs := mustBuild(t, o).Process.ConsoleSize; cs != nil {
+		t.Errorf("consoleSize %+v without a terminal", cs)
+	}
+	o = testOptions(t)
+	o.TTY, o.ConsoleRows = true, 33
+	if cs := mustBuild(t, o).Process.ConsoleSize; cs != nil {
+		t.Errorf("consoleSize %+v from a half-known size", cs)
+	}
+}

@@ -8,6 +8,7 @@ package boltfile
 
 import (
 	"fmt"
+	"os"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -61,8 +62,14 @@ func (f File) View(fn func(*bolt.Tx) error) error {
 	return err
 }
 
-// Init creates the file and the buckets.
+// Init creates the file and the buckets. It looks first, in a read-only
+// transaction, and writes only when something is missing: every berth
+// command opens its databases, and a write transaction costs two
+// fdatasyncs and an exclusive lock even when it changes nothing.
 func (f File) Init(buckets ...[]byte) error {
+	if f.hasAll(buckets) {
+		return nil
+	}
 	return f.Update(func(tx *bolt.Tx) error {
 		for _, b := range buckets {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
@@ -71,4 +78,25 @@ func (f File) Init(buckets ...[]byte) error {
 		}
 		return nil
 	})
+}
+
+// hasAll tells whether the file exists and holds every bucket. Any error
+// (no file yet, a file another process is creating) says no: Init then
+// takes the write lock and settles it.
+func (f File) hasAll(buckets [][]byte) bool {
+	st, err := os.Stat(f.Path)
+	if err != nil || st.Size() == 0 {
+		return false
+	}
+	ok := false
+	err = f.View(func(tx *bolt.Tx) error {
+		for _, b := range buckets {
+			if tx.Bucket(b) == nil {
+				return nil
+			}
+		}
+		ok = true
+		return nil
+	})
+	return err == nil && ok
 }

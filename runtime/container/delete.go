@@ -30,7 +30,7 @@ func Delete(root, id string, force bool) error {
 		}
 		return err
 	}
-	st, err := Load(root, id)
+	st, err := LoadLight(root, id)
 	if err != nil {
 		return gone(err)
 	}
@@ -41,7 +41,7 @@ func Delete(root, id string, force bool) error {
 	defer unlock()
 	// A create or delete holding the lock may have changed the container
 	// (or removed it) meanwhile.
-	if st, err = Load(root, id); err != nil {
+	if st, err = LoadLight(root, id); err != nil {
 		return gone(err)
 	}
 	switch st.Status() {

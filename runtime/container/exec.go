@@ -85,6 +85,15 @@ func Exec(o ExecOptions) (int, error) {
 			defer proxySide.Close()
 		}
 	}
+	if proxySide != nil && o.Process.ConsoleSize == nil {
+		// The process has the caller's terminal size from its first
+		// instant, not only once the proxy runs (`exec -it c stty size`).
+		if ws, err := unix.IoctlGetWinsize(int(os.Stdin.Fd()), unix.TIOCGWINSZ); err == nil && ws.Row > 0 && ws.Col > 0 {
+			p := *o.Process
+			p.ConsoleSize = &specs.Box{Height: uint(ws.Row), Width: uint(ws.Col)}
+			o.Process = &p
+		}
+	}
 	// Exec'd processes are confined by the container's profile too.
 	filter, err := seccompFilter(o.Root, st.Config)
 	if err != nil {

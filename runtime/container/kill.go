@@ -32,7 +32,7 @@ func ParseSignal(s string) (unix.Signal, error) {
 // Kill sends sig to the container's init, or with all to every process in
 // its cgroup.
 func Kill(root, id string, sig unix.Signal, all bool) error {
-	st, err := Load(root, id)
+	st, err := LoadLight(root, id)
 	if err != nil {
 		return err
 	}

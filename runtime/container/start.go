@@ -26,7 +26,7 @@ const maxStartError = 64 << 10
 // (a startContainer hook, execve) is Start's error; the container is then
 // stopped.
 func Start(root, id string) error {
-	st, err := Load(root, id)
+	st, err := LoadLight(root, id)
 	if err != nil {
 		return err
 	}

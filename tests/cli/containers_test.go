@@ -61,10 +61,10 @@ func TestRunDetachedLifecycle(t *testing.T) {
 		t.Fatalf("inspect: %v", err)
 	}
 	state := insp[0]["State"].(map[string]any)
-	if state["Status"] != "running" || state["Running"] != true || insp[0]["Name"] != "web" {
+	if state["Status"] != "running" || state["Running"] != true || insp[0]["Name"] != "/web" {
 		t.Errorf("inspect state %v name %v", state, insp[0]["Name"])
 	}
-	if got := strings.TrimSpace(e.must("inspect", "--format", "{{.State.Status}} {{.Name}}", "web")); got != "running web" {
+	if got := strings.TrimSpace(e.must("inspect", "--format", "{{.State.Status}} {{.Name}}", "web")); got != "running /web" {
 		t.Errorf("inspect --format: %q", got)
 	}
 	e.must("pause", "web")

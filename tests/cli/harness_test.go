@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"berth/engine/monitor/monitortest"
 )
 
 // binary is the berth CLI built once for the whole run.
@@ -32,9 +34,13 @@ func runMain(m *testing.M) int {
 	defer os.RemoveAll(dir)
 	// berth finds berth-runtime and berth-monitor beside itself.
 	binary = filepath.Join(dir, "berth")
+	// The monitor is C, built as the Makefile does.
+	if err := monitortest.Build(filepath.Join(dir, "berth-monitor")); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	for _, b := range [][]string{
 		{"-o", binary, "berth/cmd/berth"},
-		{"-o", filepath.Join(dir, "berth-monitor"), "berth/cmd/berth-monitor"},
 		{"-o", filepath.Join(dir, "berth-init"), "berth/cmd/berth-init"},
 		{"-tags", "osusergo,netgo", "-ldflags", `-extldflags "-static"`, "-o", filepath.Join(dir, "berth-runtime"), "berth/cmd/berth-runtime"},
 	} {

@@ -1,0 +1,464 @@
+/* Running the OCI runtime (create, start, state, delete) and other
+ * commands. Each call waits for its own child by pid; orphans that land on
+ * the monitor are reaped by the loop. */
+#include "mon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+/* spawn runs argv with in, out and err as its stdio (-1: /dev/null), with
+ * default signal dispositions and an empty signal mask. */
+pid_t spawn(char *const argv[], int in, int out, int err)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	pid_t pid = -1;
+	int fds[3] = {in, out, err};
+	if (posix_spawn_file_actions_init(&fa) != 0)
+		return -1;
+	if (posix_spawnattr_init(&at) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		return -1;
+	}
+	int r = 0;
+	for (int i = 0; i < 3 && r == 0; i++) {
+		if (fds[i] < 0)
+			r = posix_spawn_file_actions_addopen(&fa, i, "/dev/null", i == 0 ? O_RDONLY : O_WRONLY, 0);
+		else
+			r = posix_spawn_file_actions_adddup2(&fa, fds[i], i);
+	}
+	sigset_t none, all;
+	sigemptyset(&none);
+	sigfillset(&all);
+	sigdelset(&all, SIGKILL);
+	sigdelset(&all, SIGSTOP);
+	if (r == 0)
+		r = posix_spawnattr_setsigmask(&at, &none);
+	if (r == 0)
+		r = posix_spawnattr_setsigdefault(&at, &all);
+	if (r == 0)
+		r = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	if (r == 0)
+		r = posix_spawnp(&pid, argv[0], &fa, &at, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	if (r != 0) {
+		errno = r;
+		return -1;
+	}
+	return pid;
+}
+
+/* run_wait waits for pid and returns its wait status, -1 on error. */
+int run_wait(pid_t pid)
+{
+	int st;
+	for (;;) {
+		if (waitpid(pid, &st, 0) == pid)
+			return st;
+		if (errno != EINTR)
+			return -1;
+	}
+}
+
+/* status_msg describes a failed wait status as Go's exec.ExitError. */
+static void status_msg(struct buf *b, int st)
+{
+	if (st < 0)
+		buf_printf(b, "wait: %s", strerror(errno));
+	else if (WIFEXITED(st))
+		buf_printf(b, "exit status %d", WEXITSTATUS(st));
+	else if (WIFSIGNALED(st))
+		buf_printf(b, "signal: %s", strsignal(WTERMSIG(st)));
+}
+
+static const char *base(const char *p)
+{
+	const char *s = strrchr(p, '/');
+	return s ? s + 1 : p;
+}
+
+/* trimmed returns s[0,n) without the surrounding white space. */
+static void trim(const char **s, size_t *n)
+{
+	while (*n > 0 && strchr(" \t\r\n", **s)) {
+		(*s)++;
+		(*n)--;
+	}
+	while (*n > 0 && strchr(" \t\r\n", (*s)[*n - 1]))
+		(*n)--;
+}
+
+/* fail writes "<runtime> <verb>: <output or status>" to err. */
+static void fail(struct mon *m, struct buf *err, const char *verb, const struct buf *out, int st)
+{
+	if (!err)
+		return;
+	err->len = 0;
+	buf_printf(err, "%s %s: ", base(m->runtime), verb);
+	const char *s = out ? out->p : NULL;
+	size_t n = out ? out->len : 0;
+	trim(&s, &n);
+	/* An output with NULs would cut the message short: take its text. */
+	size_t k = 0;
+	while (k < n && s[k])
+		k++;
+	if (k > 0)
+		buf_add(err, s, k);
+	else
+		status_msg(err, st);
+	buf_add(err, "", 1);
+	err->len--;
+}
+
+/* argv_runtime builds runtime --root ROOT args... (NULL terminated). */
+static char **argv_runtime(struct mon *m, const char *const *args, size_t extra)
+{
+	size_t n = 0;
+	while (args[n])
+		n++;
+	char **argv = calloc(n + extra + 4, sizeof *argv);
+	if (!argv)
+		return NULL;
+	argv[0] = (char *)m->runtime;
+	argv[1] = "--root";
+	argv[2] = (char *)m->runtime_root;
+	for (size_t i = 0; i < n; i++)
+		argv[3 + i] = (char *)args[i];
+	return argv;
+}
+
+/* collect reads fd (non-blocking) into out, keeping at most 64 KiB, until
+ * EOF or until pid has exited and nothing more is there. Returns the
+ * wait status. */
+static int collect(pid_t pid, int fd, struct buf *out)
+{
+	int st = -1;
+	bool exited = false;
+	char tmp[4096];
+	for (;;) {
+		struct pollfd p = {fd, POLLIN, 0};
+		int r = poll(&p, 1, exited ? 0 : 100);
+		if (r < 0 && errno != EINTR)
+			break;
+		if (r > 0) {
+			ssize_t k = read(fd, tmp, sizeof tmp);
+			if (k > 0) {
+				if (out && out->len < (64 << 10))
+					buf_add(out, tmp, (size_t)k);
+				continue;
+			}
+			if (k == 0 || (errno != EINTR && errno != EAGAIN))
+				break;
+			continue;
+		}
+		if (exited)
+			break;
+		/* Something the child left behind may hold the pipe: stop
+		 * once the child itself is gone. */
+		int w = waitpid(pid, &st, WNOHANG);
+		if (w == pid)
+			exited = true;
+		else if (w < 0 && errno != EINTR)
+			return -1;
+	}
+	if (!exited)
+		st = run_wait(pid);
+	return st;
+}
+
+/* runtime_call runs the runtime with args, its output (stdout and
+ * stderr) in out when out is set; on failure the reason is in err.
+ * Returns 0 when the runtime succeeded. */
+int runtime_call(struct mon *m, const char *const *args, struct buf *out, struct buf *err)
+{
+	struct buf tmp = {0};
+	if (!out)
+		out = &tmp;
+	out->len = 0;
+	int p[2];
+	char **argv = argv_runtime(m, args, 0);
+	if (!argv || pipe2(p, O_CLOEXEC) < 0) {
+		free(argv);
+		if (err) {
+			err->len = 0;
+			buf_printf(err, "%s %s: %s", base(m->runtime), args[0], strerror(errno));
+		}
+		return -1;
+	}
+	pid_t pid = spawn(argv, -1, p[1], p[1]);
+	int e = errno;
+	free(argv);
+	close(p[1]);
+	if (pid < 0) {
+		close(p[0]);
+		if (err) {
+			err->len = 0;
+			buf_printf(err, "%s %s: %s", base(m->runtime), args[0], strerror(e));
+		}
+		buf_free(&tmp);
+		return -1;
+	}
+	fcntl(p[0], F_SETFL, O_NONBLOCK);
+	int st = collect(pid, p[0], out);
+	close(p[0]);
+	int ok = st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+	if (!ok)
+		fail(m, err, args[0], out, st);
+	buf_free(&tmp);
+	return ok ? 0 : -1;
+}
+
+/* recv_pty accepts the runtime's connection on the console socket and
+ * returns the pty master it sends (runc's --console-socket protocol). */
+static int recv_pty(int ln)
+{
+	int c = accept4(ln, NULL, NULL, SOCK_CLOEXEC);
+	if (c < 0)
+		return -1;
+	char data[256];
+	union {
+		char b[CMSG_SPACE(4 * sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = {data, sizeof data};
+	struct msghdr msg = {0};
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = u.b;
+	msg.msg_controllen = sizeof u.b;
+	/* The runtime's connection is blocking: bound the wait. */
+	struct timeval tv = {5, 0};
+	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	ssize_t n;
+	do
+		n = recvmsg(c, &msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	close(c);
+	if (n < 0)
+		return -1;
+	int pty = -1;
+	for (struct cmsghdr *h = CMSG_FIRSTHDR(&msg); h; h = CMSG_NXTHDR(&msg, h)) {
+		if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS || h->cmsg_len < CMSG_LEN(0))
+			continue;
+		size_t k = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < k; i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(h) + i * sizeof(int), sizeof fd);
+			if (pty < 0)
+				pty = fd;
+			else
+				close(fd);
+		}
+	}
+	return pty;
+}
+
+/* read_pid reads the runtime's --pid-file. */
+static pid_t read_pid(struct mon *m)
+{
+	int fd = openat(m->dirfd, "init.pid", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	char s[32];
+	ssize_t n = read(fd, s, sizeof s - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	s[n] = 0;
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	while (*end == '\n' || *end == ' ' || *end == '\t' || *end == '\r')
+		end++;
+	if (errno || end == s || *end || v <= 0 || v > 0x3fffffff)
+		return -1;
+	return (pid_t)v;
+}
+
+/* create_tty runs create with --console-socket and takes the pty. */
+static int create_tty(struct mon *m, char **argv, size_t at, struct buf *err)
+{
+	int ln = listen_in(m->dirfd, "console.sock");
+	if (ln < 0) {
+		buf_printf(err, "console socket: %s", strerror(errno));
+		return -1;
+	}
+	char sock[96];
+	snprintf(sock, sizeof sock, "/proc/%d/fd/%d/console.sock", (int)getpid(), m->dirfd);
+	argv[at] = "--console-socket";
+	argv[at + 1] = sock;
+	argv[at + 2] = (char *)m->id;
+	int p[2];
+	int pty = -1;
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		buf_printf(err, "pipe: %s", strerror(errno));
+		goto out;
+	}
+	pid_t pid = spawn(argv, -1, -1, p[1]);
+	int e = errno;
+	close(p[1]);
+	if (pid < 0) {
+		close(p[0]);
+		buf_printf(err, "%s create: %s", base(m->runtime), strerror(e));
+		goto out;
+	}
+	fcntl(p[0], F_SETFL, O_NONBLOCK);
+	struct buf msg = {0};
+	int st = -1;
+	bool exited = false;
+	int64_t deadline = mono_ms() + 60000;
+	while (!exited || pty < 0) {
+		struct pollfd pf[2] = {{ln, POLLIN, 0}, {p[0], POLLIN, 0}};
+		int r = poll(pf, 2, exited ? 0 : 50);
+		if (r < 0 && errno != EINTR)
+			break;
+		if (r > 0 && (pf[0].revents & POLLIN)) {
+			int fd = recv_pty(ln);
+			if (fd >= 0 && pty < 0)
+				pty = fd;
+			else if (fd >= 0)
+				close(fd);
+		}
+		if (r > 0 && (pf[1].revents & (POLLIN | POLLHUP))) {
+			char tmp[1024];
+			ssize_t k = read(p[0], tmp, sizeof tmp);
+			if (k > 0 && msg.len < 4096)
+				buf_add(&msg, tmp, (size_t)k);
+			if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR)) {
+				close(p[0]);
+				p[0] = -1; /* poll skips it */
+			}
+		}
+		if (exited && r == 0)
+			break;
+		if (mono_ms() > deadline)
+			break;
+		if (exited)
+			continue;
+		int w = waitpid(pid, &st, WNOHANG);
+		if (w == pid)
+			exited = true;
+		else if (w < 0 && errno != EINTR)
+			break;
+	}
+	if (p[0] >= 0)
+		close(p[0]);
+	if (!exited)
+		st = run_wait(pid);
+	if (st < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		fail(m, err, "create", &msg, st);
+		buf_free(&msg);
+		if (pty >= 0)
+			close(pty);
+		pty = -1;
+		goto out;
+	}
+	buf_free(&msg);
+	if (pty < 0)
+		buf_str(err, "the runtime sent no terminal");
+out:
+	close(ln);
+	unlinkat(m->dirfd, "console.sock", 0);
+	return pty;
+}
+
+/* runtime_create runs the runtime's create with the container's stdio
+ * (m->out, m->in_fd) and returns the container's pid in *pid. */
+int runtime_create(struct mon *m, pid_t *pid, struct buf *err)
+{
+	char dirpid[4096];
+	const char *args[] = {"create", "--bundle", m->dir, "--pid-file", dirpid, NULL};
+	if ((size_t)snprintf(dirpid, sizeof dirpid, "%s/init.pid", m->dir) >= sizeof dirpid) {
+		buf_str(err, "container directory name too long");
+		return -1;
+	}
+	char **argv = argv_runtime(m, args, 3);
+	if (!argv) {
+		buf_str(err, "out of memory");
+		return -1;
+	}
+	size_t at = 8;
+	err->len = 0;
+	if (m->tty) {
+		int pty = create_tty(m, argv, at, err);
+		free(argv);
+		if (pty < 0)
+			return -1;
+		fcntl(pty, F_SETFL, O_NONBLOCK);
+		m->out[0] = pty;
+		m->in_fd = fcntl(pty, F_DUPFD_CLOEXEC, 0);
+		if (m->in_fd < 0) {
+			buf_printf(err, "dup: %s", strerror(errno));
+			return -1;
+		}
+	} else {
+		argv[at] = (char *)m->id;
+		int in[2] = {-1, -1}, o[2] = {-1, -1}, e[2] = {-1, -1};
+		if ((m->open_stdin && pipe2(in, O_CLOEXEC) < 0) || pipe2(o, O_CLOEXEC) < 0 || pipe2(e, O_CLOEXEC) < 0) {
+			buf_printf(err, "pipe: %s", strerror(errno));
+			for (int i = 0; i < 2; i++) {
+				if (in[i] >= 0)
+					close(in[i]);
+				if (o[i] >= 0)
+					close(o[i]);
+			}
+			free(argv);
+			return -1;
+		}
+		pid_t c = spawn(argv, in[0], o[1], e[1]);
+		int se = errno;
+		free(argv);
+		if (in[0] >= 0)
+			close(in[0]);
+		close(o[1]);
+		close(e[1]);
+		int st = c < 0 ? -1 : run_wait(c);
+		fcntl(o[0], F_SETFL, O_NONBLOCK);
+		fcntl(e[0], F_SETFL, O_NONBLOCK);
+		if (c < 0 || st < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+			/* The container does not exist: what the runtime wrote
+			 * is the reason. */
+			struct buf msg = {0};
+			char tmp[4096];
+			ssize_t k = read(e[0], tmp, sizeof tmp);
+			if (k > 0)
+				buf_add(&msg, tmp, (size_t)k);
+			if (c < 0) {
+				errno = se;
+				buf_printf(err, "%s create: %s", base(m->runtime), strerror(se));
+			} else {
+				fail(m, err, "create", &msg, st);
+			}
+			buf_free(&msg);
+			close(o[0]);
+			close(e[0]);
+			if (in[1] >= 0)
+				close(in[1]);
+			return -1;
+		}
+		m->out[0] = o[0];
+		m->out[1] = e[0];
+		if (in[1] >= 0)
+			fcntl(in[1], F_SETFL, O_NONBLOCK);
+		m->in_fd = in[1];
+	}
+	*pid = read_pid(m);
+	if (*pid <= 0) {
+		err->len = 0;
+		buf_str(err, "read the container's pid: bad or missing init.pid");
+		return -1;
+	}
+	return 0;
+}

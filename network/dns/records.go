@@ -1,0 +1,250 @@
+package dns
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+
+	mdns "github.com/miekg/dns"
+)
+
+// Limits on a records file, which others may write: a file past them is
+// rejected whole and the server keeps its last good records.
+const (
+	maxRecordsSize     = 16 << 20
+	maxContainers      = 65536
+	maxNamesPerEntry   = 256
+	maxAddrsPerEntry   = 64
+	maxSubnets         = 64
+	recordsFileVersion = 1
+)
+
+// Records is the content of a network's records file (dns.json), written by
+// the engine and read by the network's server.
+type Records struct {
+	// Version is 1.
+	Version int `json:"version"`
+	// Listen is the address the server binds, "gateway:53".
+	Listen string `json:"listen"`
+	// Domain, when set (the network's name), makes every name resolvable
+	// also as name.domain; other names under it are answered NXDOMAIN and
+	// never forwarded.
+	Domain string `json:"domain,omitempty"`
+	// Subnets are the network's subnets (CIDR): reverse lookups of their
+	// addresses are answered here, never forwarded.
+	Subnets []string `json:"subnets,omitempty"`
+	// Containers are the containers on the network now.
+	Containers []Container `json:"containers"`
+}
+
+// Container is one container's entry in a network's records.
+type Container struct {
+	// ID is the container's 64-hex ID; its first 12 characters resolve to
+	// the container.
+	ID string `json:"id"`
+	// Names are the container's name, then its --network-alias values (and
+	// any other name it answers to on this network). The first is the
+	// answer to reverse lookups.
+	Names []string `json:"names"`
+	// IPv4 and IPv6 are the container's addresses on this network.
+	IPv4 []string `json:"ipv4,omitempty"`
+	IPv6 []string `json:"ipv6,omitempty"`
+}
+
+// host is what one name resolves to.
+type host struct {
+	v4, v6 []netip.Addr
+}
+
+// table is the compiled, read-only form of Records the handler looks in.
+type table struct {
+	names   map[string]*host      // lower-case FQDN → addresses
+	ptr     map[netip.Addr]string // address → FQDN of its first name
+	domain  string                // FQDN of the network's domain, "" if none
+	subnets []netip.Prefix
+	count   int // containers
+	listen  string
+}
+
+// ParseRecords decodes and checks a records file.
+func ParseRecords(data []byte) (*Records, error) {
+	if len(data) > maxRecordsSize {
+		return nil, fmt.Errorf("records file has %d bytes, more than %d", len(data), maxRecordsSize)
+	}
+	var r Records
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil {
+		return nil, fmt.Errorf("decode records: %w", err)
+	}
+	if dec.More() {
+		return nil, errors.New("decode records: trailing data after the object")
+	}
+	if _, err := compile(&r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// compile checks r and builds its lookup table.
+func compile(r *Records) (*table, error) {
+	if r.Version != recordsFileVersion {
+		return nil, fmt.Errorf("records version %d, want %d", r.Version, recordsFileVersion)
+	}
+	if len(r.Containers) > maxContainers {
+		return nil, fmt.Errorf("%d containers, more than %d", len(r.Containers), maxContainers)
+	}
+	if len(r.Subnets) > maxSubnets {
+		return nil, fmt.Errorf("%d subnets, more than %d", len(r.Subnets), maxSubnets)
+	}
+	t := &table{
+		names:  make(map[string]*host),
+		ptr:    make(map[netip.Addr]string),
+		count:  len(r.Containers),
+		listen: r.Listen,
+	}
+	if r.Listen != "" {
+		if _, err := netip.ParseAddrPort(r.Listen); err != nil {
+			return nil, fmt.Errorf("listen address %q: %w", r.Listen, err)
+		}
+	}
+	if r.Domain != "" {
+		d, err := checkName(r.Domain)
+		if err != nil {
+			return nil, fmt.Errorf("domain: %w", err)
+		}
+		t.domain = d
+	}
+	for _, s := range r.Subnets {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("subnet %q: %w", s, err)
+		}
+		t.subnets = append(t.subnets, p.Masked())
+	}
+	for i, c := range r.Containers {
+		if err := addContainer(t, &c); err != nil {
+			return nil, fmt.Errorf("container %d (%.64q): %w", i, c.ID, err)
+		}
+	}
+	return t, nil
+}
+
+// addContainer adds one container's names and reverse entries to t.
+func addContainer(t *table, c *Container) error {
+	if !isHexID(c.ID) {
+		return errors.New("id is not 64 lower-case hex digits")
+	}
+	if len(c.Names) > maxNamesPerEntry || len(c.IPv4)+len(c.IPv6) > maxAddrsPerEntry {
+		return errors.New("too many names or addresses")
+	}
+	var h host
+	for _, s := range c.IPv4 {
+		a, err := netip.ParseAddr(s)
+		if err != nil || !a.Is4() {
+			return fmt.Errorf("bad IPv4 address %.64q", s)
+		}
+		h.v4 = append(h.v4, a)
+	}
+	for _, s := range c.IPv6 {
+		a, err := netip.ParseAddr(s)
+		if err != nil || !a.Is6() || a.Is4In6() || a.Zone() != "" {
+			return fmt.Errorf("bad IPv6 address %.64q", s)
+		}
+		h.v6 = append(h.v6, a)
+	}
+	names := make([]string, 0, len(c.Names)+2)
+	for _, n := range c.Names {
+		fq, err := checkName(n)
+		if err != nil {
+			return fmt.Errorf("name: %w", err)
+		}
+		names = append(names, fq)
+	}
+	// The short ID, as Docker; the full ID is a 64-character label, longer
+	// than DNS allows, so no query can name it.
+	names = append(names, c.ID[:12]+".")
+	for i, fq := range names {
+		t.add(fq, &h)
+		if t.domain != "" && !strings.HasSuffix(fq, "."+t.domain) {
+			t.add(strings.TrimSuffix(fq, ".")+"."+t.domain, &h)
+		}
+		if i == 0 {
+			for _, a := range append(append([]netip.Addr(nil), h.v4...), h.v6...) {
+				if _, ok := t.ptr[a]; !ok {
+					t.ptr[a] = t.qualified(fq)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// add merges h's addresses into the entry for fq: an alias shared by
+// several containers resolves to all of them, as Docker's.
+func (t *table) add(fq string, h *host) {
+	e := t.names[fq]
+	if e == nil {
+		e = &host{}
+		t.names[fq] = e
+	}
+	e.v4 = appendNew(e.v4, h.v4)
+	e.v6 = appendNew(e.v6, h.v6)
+}
+
+// qualified is fq under the network's domain, when it has one.
+func (t *table) qualified(fq string) string {
+	if t.domain == "" || strings.HasSuffix(fq, "."+t.domain) {
+		return fq
+	}
+	return strings.TrimSuffix(fq, ".") + "." + t.domain
+}
+
+// appendNew appends the addresses of add that dst lacks.
+func appendNew(dst, add []netip.Addr) []netip.Addr {
+outer:
+	for _, a := range add {
+		for _, d := range dst {
+			if d == a {
+				continue outer
+			}
+		}
+		dst = append(dst, a)
+	}
+	return dst
+}
+
+// checkName checks a name from the records and returns it lower-case and
+// fully qualified.
+func checkName(n string) (string, error) {
+	if n == "" || len(n) > 253 {
+		return "", fmt.Errorf("%.64q: empty or longer than 253", n)
+	}
+	for _, label := range strings.Split(strings.TrimSuffix(n, "."), ".") {
+		if label == "" || len(label) > 63 {
+			return "", fmt.Errorf("%.64q: empty label or one longer than 63", n)
+		}
+		for _, ch := range label {
+			ok := ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '-' || ch == '_'
+			if !ok {
+				return "", fmt.Errorf("%.64q: character %q not allowed", n, ch)
+			}
+		}
+	}
+	return mdns.CanonicalName(n), nil
+}
+
+// isHexID reports whether s is a 64-character lower-case hex ID.
+func isHexID(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, ch := range s {
+		if !(ch >= '0' && ch <= '9' || ch >= 'a' && ch <= 'f') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,134 @@
+package dns
+
+import (
+	"encoding/json"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	mdns "github.com/miekg/dns"
+)
+
+func TestParseRecordsRejects(t *testing.T) {
+	ok := `{"version":1,"listen":"10.89.0.1:53","containers":[{"id":"` + idWeb + `","names":["web"],"ipv4":["10.89.0.2"]}]}`
+	if _, err := ParseRecords([]byte(ok)); err != nil {
+		t.Fatalf("good records: %v", err)
+	}
+	for name, bad := range map[string]string{
+		"not json":       "{",
+		"trailing":       ok + "{}",
+		"unknown field":  strings.Replace(ok, `"version"`, `"x":1,"version"`, 1),
+		"version":        strings.Replace(ok, `"version":1`, `"version":2`, 1),
+		"listen":         strings.Replace(ok, "10.89.0.1:53", "nowhere", 1),
+		"id":             strings.Replace(ok, idWeb, "../../etc", 1),
+		"upper id":       strings.Replace(ok, idWeb, strings.ToUpper(idWeb), 1),
+		"name space":     strings.Replace(ok, `"web"`, `"we b"`, 1),
+		"name empty":     strings.Replace(ok, `"web"`, `""`, 1),
+		"name dots":      strings.Replace(ok, `"web"`, `"a..b"`, 1),
+		"name long":      strings.Replace(ok, `"web"`, `"`+strings.Repeat("a", 64)+`"`, 1),
+		"name too long":  strings.Replace(ok, `"web"`, `"`+strings.Repeat("abcdefghi.", 26)+`"`, 1),
+		"name unicode":   strings.Replace(ok, `"web"`, `"wéb"`, 1),
+		"name nul":       strings.Replace(ok, `"web"`, `"w\u0000b"`, 1),
+		"v4 is v6":       strings.Replace(ok, "10.89.0.2", "fd00::1", 1),
+		"v4 garbage":     strings.Replace(ok, "10.89.0.2", "10.89.0.256", 1),
+		"subnet":         strings.Replace(ok, `"containers"`, `"subnets":["10.0.0.0/33"],"containers"`, 1),
+		"domain":         strings.Replace(ok, `"containers"`, `"domain":"a b","containers"`, 1),
+		"many names":     strings.Replace(ok, `["web"]`, `[`+strings.Repeat(`"a",`, 300)+`"b"]`, 1),
+		"null container": `{"version":1,"containers":[null]}`,
+	} {
+		if _, err := ParseRecords([]byte(bad)); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func TestUpdateRefusesBadRecords(t *testing.T) {
+	root := newRoot(t)
+	update(t, root, baseRecords)
+	err := Update(t.Context(), root, testNet, nil, func(r *Records) error {
+		r.Containers[0].Names = append(r.Containers[0].Names, "bad name")
+		return nil
+	})
+	if err == nil {
+		t.Fatal("Update wrote a bad name")
+	}
+	r, err := ReadRecords(filepath.Join(root, "networks", testNet))
+	if err != nil || len(r.Containers) != 2 {
+		t.Fatalf("records after a refused update: %v %v", r, err)
+	}
+	if err := Update(t.Context(), root, "../x", nil, baseRecords); err == nil {
+		t.Error("bad network id accepted")
+	}
+}
+
+func TestReverseAddr(t *testing.T) {
+	for _, a := range []string{"10.89.0.2", "255.0.0.1", "fd00:89::3", "2001:db8::abcd:1"} {
+		arpa := mustReverse(t, a)
+		got, ok := reverseAddr(arpa)
+		if !ok || got != netip.MustParseAddr(a) {
+			t.Errorf("%s: %v %v", arpa, got, ok)
+		}
+	}
+	for _, bad := range []string{"1.2.3.in-addr.arpa.", "01.2.3.4.in-addr.arpa.", "256.2.3.4.in-addr.arpa.", "x.ip6.arpa.", "in-addr.arpa."} {
+		if a, ok := reverseAddr(bad); ok {
+			t.Errorf("%s: parsed as %v", bad, a)
+		}
+	}
+}
+
+func mustReverse(t *testing.T, a string) string {
+	t.Helper()
+	r, err := reverseName(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestUpstreams(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "resolv.conf")
+	conf := "# comment\nnameserver 127.0.0.53\nnameserver 10.89.0.1\nnameserver ::1\nnameserver not-an-ip\nsearch example.com\noptions edns0 trust-ad\n"
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Upstreams(path, netip.MustParseAddrPort("10.89.0.1:53"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"127.0.0.53:53", "[::1]:53"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("upstreams %v, want %v (the server's own address dropped, loopback kept)", got, want)
+	}
+	if _, err := Upstreams(filepath.Join(t.TempDir(), "none"), netip.AddrPort{}); err == nil {
+		t.Error("missing resolv.conf: no error")
+	}
+}
+
+func FuzzParseRecords(f *testing.F) {
+	var r Records
+	r.Version = recordsFileVersion
+	_ = baseRecords(&r)
+	good, _ := json.Marshal(&r)
+	f.Add(good)
+	f.Add([]byte(`{"version":1,"containers":[]}`))
+	f.Add([]byte(`{"version":1,"domain":"x","subnets":["::/0"],"containers":[{"id":"` + idDB + `","names":["a","A"],"ipv6":["::1"]}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := ParseRecords(data)
+		if err != nil {
+			return
+		}
+		// What parses re-encodes to records that parse the same.
+		again, err := marshalRecords(r)
+		if err != nil {
+			t.Fatalf("parsed records do not re-encode: %v", err)
+		}
+		if _, err := ParseRecords(again); err != nil {
+			t.Fatalf("re-encoded records do not parse: %v", err)
+		}
+	})
+}
+
+// reverseName is miekg's reverse name of an address.
+func reverseName(a string) (string, error) { return mdns.ReverseAddr(a) }

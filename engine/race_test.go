@@ -210,12 +210,17 @@ func TestSnapshotterRecorded(t *testing.T) {
 	if _, err := n.Start(ctx, c.ID, nil); err != nil {
 		t.Fatal(err)
 	}
-	var cfg monitor.Config
-	if err := monitor.ReadJSON(n.dir(c.ID), monitor.ConfigFile, &cfg); err != nil {
+	// The exit command is on the monitor's command line (no file records it).
+	pidText, err := os.ReadFile(filepath.Join(n.dir(c.ID), monitor.PidFile))
+	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(cfg.ExitCommand, " "); !strings.Contains(got, "--snapshotter native rm") {
-		t.Errorf("exit command %q", got)
+	cmdline, err := os.ReadFile("/proc/" + strings.TrimSpace(string(pidText)) + "/cmdline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.ReplaceAll(string(cmdline), "\x00", " "); !strings.Contains(got, "--exit-command --snapshotter --exit-command native --exit-command rm") {
+		t.Errorf("monitor command line %q", got)
 	}
 	// Stopped and started again by the default engine: the rootfs is
 	// mounted from native.

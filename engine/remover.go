@@ -35,7 +35,7 @@ func (e *Engine) removerOf(id string) *ProcessRef {
 
 // waitGone waits until p has ended, or deadline.
 func (p *ProcessRef) waitGone(deadline time.Time) {
-	for p != nil && p.alive() && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
+	for i := 0; p != nil && p.alive() && time.Now().Before(deadline); i++ {
+		time.Sleep(pollStep(i))
 	}
 }

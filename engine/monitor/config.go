@@ -19,7 +19,6 @@ import (
 
 // Files in the container directory the monitor reads and writes.
 const (
-	ConfigFile  = "monitor.json" // Config, recorded by the engine (the monitor takes Args)
 	PidFile     = "monitor.pid"  // the monitor's pid
 	RunFile     = "run.json"     // Run: the container's current process
 	ExitFile    = "exit.json"    // Exit: how it last ended

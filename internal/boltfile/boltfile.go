@@ -25,24 +25,32 @@ type File struct {
 	Timeout time.Duration
 }
 
-func (f File) open(readOnly bool) (*bolt.DB, error) {
+// open takes the file's turn lock (see takeTurn) and opens it; release
+// unlocks after the database is closed.
+func (f File) open(readOnly bool) (_ *bolt.DB, release func(), _ error) {
 	t := f.Timeout
 	if t == 0 {
 		t = DefaultTimeout
 	}
+	release, err := takeTurn(f.Path, !readOnly, t)
+	if err != nil {
+		return nil, nil, err
+	}
 	db, err := bolt.Open(f.Path, 0o600, &bolt.Options{Timeout: t, ReadOnly: readOnly})
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", f.Path, err)
+		release()
+		return nil, nil, fmt.Errorf("open %s: %w", f.Path, err)
 	}
-	return db, nil
+	return db, release, nil
 }
 
 // Update runs fn in a read-write transaction, creating the file if needed.
 func (f File) Update(fn func(*bolt.Tx) error) error {
-	db, err := f.open(false)
+	db, release, err := f.open(false)
 	if err != nil {
 		return err
 	}
+	defer release()
 	err = db.Update(fn)
 	if cerr := db.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("close %s: %w", f.Path, cerr)
@@ -53,10 +61,11 @@ func (f File) Update(fn func(*bolt.Tx) error) error {
 // View runs fn in a read-only transaction; the file must exist (call
 // Init first).
 func (f File) View(fn func(*bolt.Tx) error) error {
-	db, err := f.open(true)
+	db, release, err := f.open(true)
 	if err != nil {
 		return err
 	}
+	defer release()
 	err = db.View(fn)
 	db.Close()
 	return err

@@ -53,6 +53,8 @@ type Container struct {
 	Mounts []MountPoint `json:"Mounts,omitempty"`
 	// Volumes are the named (and anonymous) volumes it mounts.
 	Volumes []string `json:"Volumes,omitempty"`
+	// Net is its networking (--network, -p, --dns, ...); nil: none.
+	Net *NetConfig `json:"Net,omitempty"`
 
 	// State is what the engine last recorded; Inspect refreshes it from
 	// the monitor's files.

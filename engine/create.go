@@ -35,6 +35,8 @@ type CreateOptions struct {
 	LogMaxFiles int
 	// Runtime overrides the engine's OCI runtime for this container.
 	Runtime string
+	// Net is the container's networking (network.go); nil: loopback only.
+	Net *NetConfig
 	// StartAfter says Start follows (run): the container stays pending
 	// until it has started, so that a run killed in between leaves none.
 	StartAfter bool
@@ -68,6 +70,7 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (_ *Container, err
 		LogMaxSize: o.LogMaxSize, LogMaxFiles: o.LogMaxFiles,
 		State:   State{Status: StatusCreated},
 		Pending: self(),
+		Net:     o.Net,
 	}
 	_, c.Snapshotter = e.images.Snapshots()
 	if o.StopTimeout != nil {
@@ -81,6 +84,10 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (_ *Container, err
 	}
 	if c.Restart.Name == "" {
 		c.Restart.Name = "no"
+	}
+	netns, err := e.createNetwork(id, c.Net, sum.Config.Config.ExposedPorts)
+	if err != nil {
+		return nil, err
 	}
 	// The record first, name reserved: a berth killed from here on leaves
 	// a container that ps shows and rm removes.
@@ -110,6 +117,9 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (_ *Container, err
 	so := o.Spec
 	so.ID, so.Image, so.Rootfs = id, sum.Config.Config, rootfs
 	so.ContainerDir = dir
+	if o.Net != nil {
+		so.NetNS = netns
+	}
 	so.Volume = e.volumeFor(ctx, c, rootfs)
 	if so.Init && so.InitPath == "" {
 		so.InitPath = filepath.Join(filepath.Dir(e.monitor), "berth-init")

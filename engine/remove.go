@@ -63,6 +63,7 @@ func (e *Engine) cleanup(ctx context.Context, c *Container) error {
 	e.runtimeDelete(c)
 	// ... and the monitor, which then has nothing to watch, goes too.
 	e.killMonitor(c.ID)
+	e.teardownNetwork(c)
 	if err := snapshot.Unmount(filepath.Join(dir, "rootfs")); err != nil {
 		return fmt.Errorf("remove container %s: %w", c.Name, err)
 	}
@@ -102,12 +103,16 @@ func (e *Engine) killMonitor(id string) {
 		return
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil {
+	// The monitor's own exit command (--rm, network cleanup) runs this:
+	// the monitor is done with the container and waits for us.
+	if err != nil || pid == os.Getppid() {
 		return
 	}
 	_ = unix.Kill(pid, unix.SIGKILL)
-	for i := 0; i < 100 && e.monitorAlive(id); i++ {
-		time.Sleep(10 * time.Millisecond)
+	// A killed monitor is usually gone within a millisecond: poll finely
+	// first, then every 10 ms, for about a second in all.
+	for i := 0; i < 190 && e.monitorAlive(id); i++ {
+		time.Sleep(pollStep(i))
 	}
 }
 
@@ -175,7 +180,10 @@ func (e *Engine) runtimeDelete(c *Container) {
 // then removes it itself.
 func (e *Engine) AwaitRemoval(ctx context.Context, id string, d time.Duration) {
 	remover := e.removerOf(id) // it ends after the removal's last volume and event
-	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+	for i, deadline := 0, time.Now().Add(d); time.Now().Before(deadline); i++ {
+		if i > 0 {
+			time.Sleep(pollStep(i))
+		}
 		if _, err := os.Stat(e.dir(id)); os.IsNotExist(err) {
 			if _, err := e.Lookup(ctx, id); errors.Is(err, ErrNotFound) {
 				remover.waitGone(deadline)
@@ -184,4 +192,13 @@ func (e *Engine) AwaitRemoval(ctx context.Context, id string, d time.Duration) {
 		}
 	}
 	_ = e.Remove(ctx, id, true, true)
+}
+
+// pollStep is how long the i-th wait of a poll sleeps: 1 ms for the first
+// 100 (what is awaited takes a few milliseconds), 10 ms after.
+func pollStep(i int) time.Duration {
+	if i < 100 {
+		return time.Millisecond
+	}
+	return 10 * time.Millisecond
 }

@@ -42,6 +42,9 @@ func (e *Engine) Start(ctx context.Context, ref string, attach func(net.Conn) er
 	if err := e.ensureMounted(ctx, c); err != nil {
 		return nil, err
 	}
+	if err := e.startNetwork(c); err != nil {
+		return nil, err
+	}
 	cfg := monitor.Config{
 		ID: c.ID, Dir: dir, Runtime: c.Runtime, RuntimeRoot: e.runtimeRoot(),
 		TTY: c.TTY, OpenStdin: c.OpenStdin, LogMaxSize: c.LogMaxSize, LogMaxFiles: c.LogMaxFiles,
@@ -56,13 +59,13 @@ func (e *Engine) Start(ctx context.Context, ref string, attach func(net.Conn) er
 			cfg.ExitCommand = append(cfg.ExitCommand, "--snapshotter", c.Snapshotter)
 		}
 		cfg.ExitCommand = append(cfg.ExitCommand, "rm", "--force", "--volumes")
-	}
-	if err := monitor.WriteJSON(dir, monitor.ConfigFile, cfg); err != nil {
-		return nil, err
+	} else if c.Net.managed() {
+		cfg.ExitCommand = e.netExitCommand()
 	}
 	attach = e.withAttachEvent(c, attach)
 	pid, err := e.startMonitor(c, cfg, attach)
 	if err != nil {
+		e.stopNetwork(c)
 		return nil, err
 	}
 	// Only the fields Start owns: a rename meanwhile must stay.

@@ -45,6 +45,7 @@ func (e *Engine) Stop(ctx context.Context, ref string, timeout *int) (*Container
 		st, now := c.State, time.Now()
 		switch {
 		case !st.Running && !st.Restarting:
+			e.stopNetwork(c)
 			e.Emit(c, "stop", nil)
 			return c, nil
 		case st.Running:

@@ -122,7 +122,10 @@ type containerInspect struct {
 	LogPath      string `json:"LogPath"`
 	ResolvConf   string `json:"ResolvConfPath"`
 	HostnamePath string `json:"HostnamePath"`
-	Config       struct {
+	// HostConfig and NetworkSettings hold the networking fields (netcmds.go).
+	HostConfig      netHostConfig   `json:"HostConfig"`
+	NetworkSettings networkSettings `json:"NetworkSettings"`
+	Config          struct {
 		Image  string            `json:"Image"`
 		Tty    bool              `json:"Tty"`
 		Labels map[string]string `json:"Labels"`
@@ -132,6 +135,7 @@ type containerInspect struct {
 func inspectContainer(e *engine.Engine, c *engine.Container) containerInspect {
 	v := containerInspect{Container: c, Name: "/" + c.Name, LogPath: e.LogPath(c.ID)}
 	v.Config.Image, v.Config.Tty, v.Config.Labels = c.Image, c.TTY, c.Labels
+	v.HostConfig, v.NetworkSettings = inspectNetwork(e, c)
 	return v
 }
 

@@ -96,18 +96,18 @@ func newRootCommand(g *globals) *cobra.Command {
 		newExecCommand(g), newInspectCommand(g), newPauseCommand(g, true), newPauseCommand(g, false),
 		newRenameCommand(g), newTopCommand(g), newContainerPruneCommand(g), newCommitCommand(g),
 		newDiffCommand(g), newExportCommand(g), newCpCommand(g), newAttachCommand(g), newUpdateCommand(g),
-		newStatsCommand(g), newPortCommand(g),
+		newStatsCommand(g), newPortCommand(g), newContainerCleanupCommand(g),
 	)
 	systemCmd := &cobra.Command{Use: "system", Short: "manage berth's state"}
 	systemCmd.AddCommand(newSystemDfCommand(g), newSystemPruneCommand(g), newSystemCheckCommand(g), newEventsCommand(g))
 	root.AddCommand(
-		imageCmd, systemCmd, containerCmd, newVolumeCommand(g),
+		imageCmd, systemCmd, containerCmd, newVolumeCommand(g), newNetworkCommand(g),
 		newCreateCommand(g), newRunCommand(g), newStartCommand(g), newStopCommand(g), newRestartCommand(g),
 		newKillCommand(g), newRmCommand(g, "rm"), newPsCommand(g, "ps"), newLogsCommand(g), newWaitCommand(g),
 		newExecCommand(g), newInspectCommand(g), newPauseCommand(g, true), newPauseCommand(g, false),
 		newRenameCommand(g), newTopCommand(g), newCommitCommand(g), newDiffCommand(g), newExportCommand(g),
 		newCpCommand(g), newAttachCommand(g), newUpdateCommand(g), newStatsCommand(g), newPortCommand(g),
-		newVersionCommand(g), newInfoCommand(g), newEventsCommand(g),
+		newVersionCommand(g), newInfoCommand(g), newEventsCommand(g), newDNSServeCommand(g),
 		newImagesCommand(g, "images"),
 		newRmiCommand(g, "rmi"),
 		newTagCommand(g),

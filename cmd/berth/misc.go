@@ -292,25 +292,3 @@ func newStatsCommand(g *globals) *cobra.Command {
 	cmd.Flags().BoolVarP(&all, "all", "a", false, "all containers (default: running)")
 	return cmd
 }
-
-func newPortCommand(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:   "port CONTAINER [PRIVATE_PORT[/PROTO]]",
-		Short: "list a container's published ports (none until berth has networks)",
-		Args:  cobra.RangeArgs(1, 2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := g.openEngine(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer e.Close()
-			if _, err := e.Lookup(cmd.Context(), args[0]); err != nil {
-				return err
-			}
-			if len(args) == 2 {
-				return statusError{1, fmt.Errorf("no public port '%s' published for %s", args[1], args[0])}
-			}
-			return nil
-		},
-	}
-}

@@ -46,7 +46,7 @@ func newPsCommand(g *globals, use string) *cobra.Command {
 				}
 				r := psRow{ID: c.ShortID(), Image: c.Image, Names: c.Name, State: string(c.State.Status),
 					CreatedAt:  c.Created.Local().Format("2006-01-02 15:04:05 -0700 MST"),
-					RunningFor: since(c.Created, now), Status: statusText(c, now), c: c}
+					RunningFor: since(c.Created, now), Status: statusText(c, now), Ports: psPorts(e, c), c: c}
 				command := strings.Join(append([]string{c.Path}, c.Args...), " ")
 				if noTrunc {
 					r.ID = c.ID

@@ -25,6 +25,7 @@ type runFlags struct {
 	stopTimeout                                       int
 	tty, interactive, rm, readOnly, privileged, init_ bool
 	detach                                            bool
+	net                                               netFlags
 }
 
 func (f *runFlags) register(fs *pflag.FlagSet, run bool) {
@@ -59,7 +60,10 @@ func (f *runFlags) register(fs *pflag.FlagSet, run bool) {
 	fs.IntVar(&f.stopTimeout, "stop-timeout", -1, "seconds to wait for stop before killing")
 	fs.StringVar(&f.runtime, "runtime", "", "OCI runtime binary for this container")
 	fs.StringVar(&f.pull, "pull", "missing", "pull the image (missing, never; berth has no registry client yet)")
-	fs.StringVar(&f.network, "network", "none", "network: none (loopback only) or host")
+	fs.StringVar(&f.network, "network", defaultNetwork, "network: bridge (the default network), NAME, none (loopback only), host, container:NAME|ID")
+	fs.StringVar(&f.network, "net", defaultNetwork, "--network")
+	_ = fs.MarkHidden("net")
+	f.net.register(fs)
 	fs.BoolVarP(&f.tty, "tty", "t", false, "allocate a terminal")
 	fs.BoolVarP(&f.interactive, "interactive", "i", false, "keep stdin open")
 	fs.BoolVar(&f.rm, "rm", false, "remove the container when it exits")
@@ -119,12 +123,11 @@ func (f *runFlags) options(args []string, entrypointSet bool) (engine.CreateOpti
 	if f.tty {
 		s.ConsoleRows, s.ConsoleCols = terminalSize()
 	}
-	switch f.network {
-	case "none", "":
-	case "host":
+	if o.Net, err = f.net.config(f.network); err != nil {
+		return o, err
+	}
+	if f.network == "host" {
 		s.NetNS = "host"
-	default:
-		return o, fmt.Errorf("--network %s: berth has no networks yet (none or host)", f.network)
 	}
 	if entrypointSet {
 		ep := f.entrypoint

@@ -16,6 +16,7 @@ const (
 	TypeContainer = "container"
 	TypeImage     = "image"
 	TypeVolume    = "volume"
+	TypeNetwork   = "network"
 )
 
 // Message is one event, Docker's events.Message: its JSON form, keys in

@@ -58,6 +58,10 @@ func runMain(m *testing.M) int {
 type env struct {
 	t    *testing.T
 	root string
+	// netns, if set, is a network namespace file every berth command runs
+	// in (nsenter), so that its bridges and rules never reach the host's
+	// (network_test.go).
+	netns string
 }
 
 func newEnv(t *testing.T) *env {
@@ -88,6 +92,9 @@ func (e *env) withBusybox() *env {
 func (e *env) run(stdin []byte, args ...string) (string, string, int) {
 	e.t.Helper()
 	cmd := exec.Command(binary, append([]string{"--root", e.root}, args...)...)
+	if e.netns != "" {
+		cmd = exec.Command("nsenter", append([]string{"--net=" + e.netns, binary, "--root", e.root}, args...)...)
+	}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if stdin != nil {

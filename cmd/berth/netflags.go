@@ -1,0 +1,88 @@
+package main
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"berth/engine"
+	"berth/engine/ocispec"
+	"berth/network"
+	"berth/network/nft"
+)
+
+// defaultNetwork is --network's default. Docker's is "bridge"; berth's
+// stays "none" until every test and benchmark runs berth inside a network
+// namespace of its own, so that none of them makes berth0, nftables rules
+// or ip_forward on the host.
+const defaultNetwork = "none"
+
+// netFlags are the networking flags of create and run.
+type netFlags struct {
+	publish, dns, dnsSearch, addHost, aliases []string
+	publishAll                                bool
+	ip                                        string
+}
+
+func (f *netFlags) register(fs *pflag.FlagSet) {
+	fs.StringArrayVarP(&f.publish, "publish", "p", nil, "publish a container's port to the host ([ip:][hostport:]port[/proto])")
+	fs.BoolVarP(&f.publishAll, "publish-all", "P", false, "publish every exposed port to a free host port")
+	fs.StringArrayVar(&f.dns, "dns", nil, "set a DNS server")
+	fs.StringArrayVar(&f.dnsSearch, "dns-search", nil, "set a DNS search domain")
+	fs.StringArrayVar(&f.addHost, "add-host", nil, "add a host-to-IP mapping (host:ip)")
+	fs.StringArrayVar(&f.aliases, "network-alias", nil, "add a network-scoped alias for the container")
+	fs.StringVar(&f.ip, "ip", "", "IPv4 address on a user network (e.g. 172.30.100.104)")
+}
+
+// config checks the flags and returns the engine's network configuration
+// for --network mode.
+func (f *netFlags) config(mode string) (*engine.NetConfig, error) {
+	switch mode {
+	case "", "default":
+		mode = engine.NetModeBridge
+	}
+	if strings.HasPrefix(mode, engine.NetModeContainerPrefix) {
+		if strings.TrimPrefix(mode, engine.NetModeContainerPrefix) == "" {
+			return nil, fmt.Errorf("--network %s: no container named", mode)
+		}
+		if len(f.dns) > 0 || len(f.dnsSearch) > 0 || len(f.addHost) > 0 {
+			return nil, fmt.Errorf("conflicting options: dns and the network mode")
+		}
+	} else if !network.IsPredefined(mode) {
+		if err := network.ValidateName(mode); err != nil {
+			return nil, fmt.Errorf("--network %s: %w", mode, err)
+		}
+	}
+	n := &engine.NetConfig{Mode: mode, IP: f.ip, Aliases: f.aliases, PublishAll: f.publishAll,
+		DNS: f.dns, DNSSearch: f.dnsSearch, AddHosts: f.addHost}
+	for _, p := range f.publish {
+		ms, err := nft.ParsePortSpec(p)
+		if err != nil {
+			return nil, fmt.Errorf("--publish %s: %w", p, err)
+		}
+		n.Ports = append(n.Ports, ms...)
+	}
+	if mode == engine.NetModeHost && (len(n.Ports) > 0 || n.PublishAll) {
+		fmt.Fprintln(os.Stderr, "WARNING: Published ports are discarded when using host network mode")
+	}
+	for _, d := range f.dns {
+		if _, err := netip.ParseAddr(d); err != nil {
+			return nil, fmt.Errorf("--dns %s: not an IP address", d)
+		}
+	}
+	for _, h := range f.addHost {
+		if _, _, ok := ocispec.SplitAddHost(h); !ok {
+			return nil, fmt.Errorf("--add-host %s: invalid argument: want host:ip", h)
+		}
+	}
+	if f.ip != "" {
+		a, err := netip.ParseAddr(f.ip)
+		if err != nil || !a.Is4() {
+			return nil, fmt.Errorf("--ip %s: not an IPv4 address", f.ip)
+		}
+	}
+	return n, nil
+}

@@ -1,0 +1,217 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+
+	"berth/network"
+	"berth/network/link"
+	"berth/network/nft"
+)
+
+// setupNetwork gives a container with a berth network its namespace,
+// address, veth, firewall rules and published ports, before its monitor
+// runs the runtime's create (config.json names the namespace file). What
+// a previous run left (a killed monitor) is taken down first, so setup
+// always starts clean; on failure nothing is left.
+func (e *Engine) setupNetwork(c *Container) (err error) {
+	if !c.Net.managed() {
+		return nil
+	}
+	e.teardownNetwork(c)
+	defer func() {
+		if err != nil {
+			e.teardownNetwork(c)
+		}
+	}()
+	st, err := e.Networks()
+	if err != nil {
+		return err
+	}
+	rec, err := networkRecord(st, c.Net.Mode)
+	if err != nil {
+		return err
+	}
+	var fixed netip.Addr
+	if c.Net.IP != "" {
+		if fixed, err = netip.ParseAddr(c.Net.IP); err != nil {
+			return fmt.Errorf("--ip %s: %w", c.Net.IP, err)
+		}
+	}
+	addr, rec, err := st.Allocate(rec.ID, c.ID, fixed)
+	if err != nil {
+		return fmt.Errorf("network %s: %w", rec.Name, err)
+	}
+	path := e.NetnsPath(c.ID)
+	if err := link.CreateNetns(path); err != nil {
+		return fmt.Errorf("network namespace: %w", err)
+	}
+	bits := rec.Subnet.Bits()
+	if err := link.EnsureBridge(link.BridgeConfig{Name: rec.Bridge, Gateway: netip.PrefixFrom(rec.Gateway, bits), RouteLocalnet: true}); err != nil {
+		return err
+	}
+	fw, err := nft.New()
+	if err != nil {
+		return err
+	}
+	if err := fw.AddNetwork(nft.Network{ID: rec.ID, Bridge: rec.Bridge, Subnet: rec.Subnet, Internal: rec.Internal}); err != nil {
+		return fmt.Errorf("firewall of network %s: %w", rec.Name, err)
+	}
+	if err := link.EnableIPForward(); err != nil {
+		return err
+	}
+	gw := rec.Gateway
+	if rec.Internal {
+		gw = netip.Addr{}
+	}
+	ep, err := link.Attach(link.AttachConfig{Netns: path, Bridge: rec.Bridge, Address: netip.PrefixFrom(addr, bits), Gateway: gw})
+	if err != nil {
+		return err
+	}
+	// A container reaching its own published port: the DNAT sends the
+	// frame back out of the port it came in on.
+	if err := link.SetHairpin(ep.HostIfName, true); err != nil {
+		return err
+	}
+	ns := &NetState{
+		Network: rec.Name, NetworkID: rec.ID, Bridge: rec.Bridge, IP: addr, PrefixLen: bits,
+		Gateway: rec.Gateway, MAC: ep.MAC.String(), HostIf: ep.HostIfName, Aliases: c.Net.Aliases,
+	}
+	if rec.Internal {
+		ns.Gateway = netip.Addr{}
+	}
+	if len(c.Net.Ports) > 0 {
+		if ns.Ports, err = e.publish(fw, c, addr); err != nil {
+			return err
+		}
+	}
+	if err := e.writeNetFiles(c, ns, rec); err != nil {
+		return err
+	}
+	if err := e.updateDNS(c, ns, rec, true); err != nil {
+		return err
+	}
+	return writeNetState(e.dir(c.ID), ns)
+}
+
+// networkRecord finds the network of mode ("bridge": the default one).
+func networkRecord(st *network.Store, mode string) (*network.Record, error) {
+	if mode == NetModeBridge {
+		return st.Default()
+	}
+	rec, err := st.Get(mode)
+	if err != nil {
+		return nil, fmt.Errorf("network %s: %w", mode, err)
+	}
+	return rec, nil
+}
+
+// publish chooses the host ports of the container's -p mappings and adds
+// their rules, under <root>/network.lock so that two berth processes never
+// choose the same free port.
+func (e *Engine) publish(fw *nft.Firewall, c *Container, addr netip.Addr) ([]nft.PortMapping, error) {
+	unlock, err := lockFile(filepath.Join(e.root, "network.lock"))
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	pub, err := fw.Published()
+	if err != nil {
+		return nil, err
+	}
+	mine := map[string]bool{} // proto/port this container takes
+	var out []nft.PortMapping
+	for _, m := range c.Net.Ports {
+		proto := m.Proto
+		inUse := func(p uint16) bool {
+			return nft.InUse(pub, proto)(p) || mine[fmt.Sprintf("%s/%d", proto, p)]
+		}
+		switch {
+		case m.HostPort == 0:
+			if m.HostPort, err = nft.FreePort(m.HostIP, proto, 0, 0, inUse); err != nil {
+				return nil, fmt.Errorf("publish %s: %w", m, err)
+			}
+		case m.HostPortEnd > m.HostPort:
+			if m.HostPort, err = nft.FreePort(m.HostIP, proto, m.HostPort, m.HostPortEnd, inUse); err != nil {
+				return nil, fmt.Errorf("publish %s: %w", m, err)
+			}
+		default:
+			if inUse(m.HostPort) {
+				return nil, fmt.Errorf("Bind for %s:%d failed: port is already allocated", hostIPString(m.HostIP), m.HostPort)
+			}
+			if err := nft.CheckHostPort(m.HostIP, m.HostPort, proto); err != nil {
+				return nil, fmt.Errorf("publish %s: %w", m, err)
+			}
+		}
+		m.HostPortEnd = m.HostPort
+		mine[fmt.Sprintf("%s/%d", proto, m.HostPort)] = true
+		out = append(out, m)
+	}
+	if err := fw.AddPorts(c.ID, addr, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// hostIPString is a published port's host address as Docker prints it.
+func hostIPString(a netip.Addr) string {
+	if !a.IsValid() {
+		return "0.0.0.0"
+	}
+	return a.String()
+}
+
+// teardownNetwork takes down whatever of the container's network exists:
+// published ports, DNS names, the veth, the namespace file and the lease.
+// Each step is idempotent and tolerates what is already gone (a kill -9,
+// a reboot); failures are logged, so that rm always finishes.
+func (e *Engine) teardownNetwork(c *Container) {
+	if !c.Net.managed() {
+		return
+	}
+	if fw, err := nft.New(); err == nil {
+		if err := fw.RemovePorts(c.ID); err != nil {
+			slog.Warn("remove published ports", "container", c.ID, "err", err)
+		}
+	}
+	path := e.NetnsPath(c.ID)
+	if err := link.Detach(path, "eth0"); err != nil {
+		slog.Warn("remove the container's veth", "container", c.ID, "err", err)
+	}
+	if err := link.RemoveNetns(path); err != nil {
+		slog.Warn("remove the container's network namespace", "container", c.ID, "err", err)
+	}
+	if st, err := e.Networks(); err == nil {
+		leases, err := st.ReleaseAll(c.ID)
+		if err != nil {
+			slog.Warn("release the container's addresses", "container", c.ID, "err", err)
+		}
+		for _, l := range leases {
+			if rec, err := st.Get(l.Network); err == nil {
+				_ = e.updateDNS(c, nil, rec, false)
+			}
+		}
+	}
+	if err := os.Remove(filepath.Join(e.dir(c.ID), netStateFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		slog.Warn("remove network state", "container", c.ID, "err", err)
+	}
+}
+
+// lockFile takes an exclusive flock on path (created 0600).
+func lockFile(path string) (func(), error) {
+	fd, err := unix.Open(path, unix.O_CREAT|unix.O_RDWR|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	if err := unix.Flock(fd, unix.LOCK_EX); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	return func() { unix.Close(fd) }, nil
+}

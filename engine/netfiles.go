@@ -89,7 +89,12 @@ func (e *Engine) updateDNS(c *Container, ns *NetState, rec *network.Record, add 
 	}
 	err = dns.Update(context.Background(), e.root, rec.ID, start, func(r *dns.Records) error {
 		r.Listen = netip.AddrPortFrom(rec.Gateway, 53).String()
-		r.Domain = rec.Name
+		// Names Docker allows that DNS does not ("a..b", a 64-byte label)
+		// are left out, as the server would refuse the whole file.
+		r.Domain = ""
+		if dns.ValidName(rec.Name) {
+			r.Domain = rec.Name
+		}
 		r.Subnets = []string{rec.Subnet.String()}
 		kept := r.Containers[:0]
 		for _, x := range r.Containers {
@@ -99,7 +104,12 @@ func (e *Engine) updateDNS(c *Container, ns *NetState, rec *network.Record, add 
 		}
 		r.Containers = kept
 		if add {
-			names := append([]string{strings.TrimPrefix(c.Name, "/")}, ns.Aliases...)
+			var names []string
+			for _, n := range append([]string{strings.TrimPrefix(c.Name, "/")}, ns.Aliases...) {
+				if dns.ValidName(n) {
+					names = append(names, n)
+				}
+			}
 			r.Containers = append(r.Containers, dns.Container{ID: c.ID, Names: names, IPv4: []string{ns.IP.String()}})
 		}
 		return nil

@@ -44,9 +44,11 @@ func (e *Engine) setupNetwork(c *Container) (err error) {
 			return fmt.Errorf("--ip %s: %w", c.Net.IP, err)
 		}
 	}
+	// Allocate returns a nil record on error: keep the name for the message.
+	name := rec.Name
 	addr, rec, err := st.Allocate(rec.ID, c.ID, fixed)
 	if err != nil {
-		return fmt.Errorf("network %s: %w", rec.Name, err)
+		return fmt.Errorf("network %s: %w", name, err)
 	}
 	path := e.NetnsPath(c.ID)
 	if err := link.CreateNetns(path); err != nil {
@@ -188,14 +190,23 @@ func (e *Engine) teardownNetwork(c *Container) {
 		slog.Warn("remove the container's network namespace", "container", c.ID, "err", err)
 	}
 	if st, err := e.Networks(); err == nil {
-		leases, err := st.ReleaseAll(c.ID)
+		// The DNS names go first, while the lease still keeps `network rm`
+		// from removing the network: after it, the update would make the
+		// removed network's DNS directory again.
+		leases, err := st.Leases()
 		if err != nil {
-			slog.Warn("release the container's addresses", "container", c.ID, "err", err)
+			slog.Warn("list the container's addresses", "container", c.ID, "err", err)
 		}
 		for _, l := range leases {
+			if l.Container != c.ID {
+				continue
+			}
 			if rec, err := st.Get(l.Network); err == nil {
 				_ = e.updateDNS(c, nil, rec, false)
 			}
+		}
+		if _, err := st.ReleaseAll(c.ID); err != nil {
+			slog.Warn("release the container's addresses", "container", c.ID, "err", err)
 		}
 	}
 	if err := os.Remove(filepath.Join(e.dir(c.ID), netStateFile)); err != nil && !errors.Is(err, os.ErrNotExist) {

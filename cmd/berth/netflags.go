@@ -69,8 +69,13 @@ func (f *netFlags) config(mode string) (*engine.NetConfig, error) {
 		fmt.Fprintln(os.Stderr, "WARNING: Published ports are discarded when using host network mode")
 	}
 	for _, d := range f.dns {
-		if _, err := netip.ParseAddr(d); err != nil {
-			return nil, fmt.Errorf("--dns %s: not an IP address", d)
+		if !ocispec.ValidDNSServer(d) {
+			return nil, fmt.Errorf("--dns %q: not an IP address", d)
+		}
+	}
+	for _, d := range f.dnsSearch {
+		if !ocispec.ValidSearchDomain(d) {
+			return nil, fmt.Errorf("--dns-search %q: not a domain name", d)
 		}
 	}
 	for _, h := range f.addHost {

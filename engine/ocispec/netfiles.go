@@ -61,6 +61,9 @@ func SplitAddHost(s string) (name, addr string, ok bool) {
 // and 8.8.4.4 when none is left); search replaces the host's search
 // domains when given (--dns-search). Other lines (options) are kept.
 func ResolvConf(host []byte, servers, search []string) []byte {
+	// Values are user input: one that could end its line and add another
+	// (a newline in a zone or domain) never reaches the file.
+	servers, search = keep(servers, ValidDNSServer), keep(search, ValidSearchDomain)
 	if len(servers) == 0 {
 		host = filterResolvConf(host)
 	}
@@ -81,4 +84,37 @@ func ResolvConf(host []byte, servers, search []string) []byte {
 		out.WriteString("nameserver " + s + "\n")
 	}
 	return out.Bytes()
+}
+
+// ValidDNSServer says s is a name server address fit for resolv.conf:
+// an IP address without a zone (a zone is free text, newlines included).
+func ValidDNSServer(s string) bool {
+	a, err := netip.ParseAddr(s)
+	return err == nil && a.Zone() == ""
+}
+
+// ValidSearchDomain says s is one resolv.conf search domain: not empty,
+// printable ASCII (a name in DNS form, IDNs as punycode) without white
+// space or comment characters.
+func ValidSearchDomain(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for _, r := range s {
+		if r <= ' ' || r >= 0x7f || r == '#' || r == ';' {
+			return false
+		}
+	}
+	return true
+}
+
+// keep returns the values of vs that ok accepts.
+func keep(vs []string, ok func(string) bool) []string {
+	var out []string
+	for _, v := range vs {
+		if ok(v) {
+			out = append(out, v)
+		}
+	}
+	return out
 }

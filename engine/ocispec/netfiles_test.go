@@ -50,6 +50,47 @@ func TestResolvConf(t *testing.T) {
 	}
 }
 
+// TestResolvConfHostile: --dns and --dns-search values that would end
+// their line (a zone or domain with a newline) never reach the file.
+func TestResolvConfHostile(t *testing.T) {
+	host := []byte("nameserver 10.0.0.53\n")
+	got := string(ResolvConf(host, []string{"fe80::1%x\nnameserver 6.6.6.6", "10.9.9.9"}, []string{"a.example\nnameserver 6.6.6.6", "b.example"}))
+	if got != "search b.example\nnameserver 10.9.9.9\n" {
+		t.Errorf("hostile values: %q", got)
+	}
+	for _, s := range []string{"", "a b", "a\tb", "a#b", "a;b", "a\x00b", "a\rb"} {
+		if ValidSearchDomain(s) {
+			t.Errorf("ValidSearchDomain(%q) = true", s)
+		}
+	}
+	for _, s := range []string{"fe80::1%eth0", "1.2.3", "x"} {
+		if ValidDNSServer(s) {
+			t.Errorf("ValidDNSServer(%q) = true", s)
+		}
+	}
+}
+
+// FuzzResolvConf: whatever --dns and --dns-search hold, resolv.conf gets
+// at most one line per accepted value and no line the user wrote whole.
+func FuzzResolvConf(f *testing.F) {
+	for _, s := range []string{"10.0.0.1", "fe80::1%a\nb", "corp.example", "a\nnameserver 1.1.1.1"} {
+		f.Add(s, s)
+	}
+	f.Fuzz(func(t *testing.T, server, search string) {
+		out := string(ResolvConf([]byte("options edns0\n"), []string{server}, []string{search}))
+		for _, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+			f := strings.Fields(line)
+			switch {
+			case len(f) == 2 && f[0] == "nameserver" && ValidDNSServer(f[1]):
+			case len(f) == 2 && f[0] == "search" && f[1] == search:
+			case line == "options edns0":
+			default:
+				t.Fatalf("ResolvConf(%q, %q) wrote the line %q", server, search, line)
+			}
+		}
+	})
+}
+
 // FuzzSplitAddHost: --add-host values never make /etc/hosts lines that
 // break out of their own line.
 func FuzzSplitAddHost(f *testing.F) {

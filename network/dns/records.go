@@ -216,6 +216,14 @@ outer:
 	return dst
 }
 
+// ValidName says n can be a name in the records: labels of letters,
+// digits, '-' and '_', each 1 to 63 bytes, 253 in all. A container or
+// network name Docker allows may not be one ("a..b", 64 letters).
+func ValidName(n string) bool {
+	_, err := checkName(n)
+	return err == nil
+}
+
 // checkName checks a name from the records and returns it lower-case and
 // fully qualified.
 func checkName(n string) (string, error) {

@@ -132,3 +132,18 @@ func FuzzParseRecords(f *testing.F) {
 
 // reverseName is miekg's reverse name of an address.
 func reverseName(a string) (string, error) { return mdns.ReverseAddr(a) }
+
+// TestValidName: the names the engine may put in the records, and the
+// Docker-valid container and network names it must leave out.
+func TestValidName(t *testing.T) {
+	for _, n := range []string{"web", "www.n1", "my_db-1", strings.Repeat("a", 63)} {
+		if !ValidName(n) {
+			t.Errorf("ValidName(%q) = false", n)
+		}
+	}
+	for _, n := range []string{"", "a..b", ".a", strings.Repeat("a", 64), "a b", "a\nb", "é"} {
+		if ValidName(n) {
+			t.Errorf("ValidName(%q) = true", n)
+		}
+	}
+}

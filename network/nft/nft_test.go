@@ -130,6 +130,26 @@ func TestRulesAddRemove(t *testing.T) {
 	}
 }
 
+// TestRemoveWithoutTable: removing rules that are not there (rm of a
+// container that published nothing, a teardown after a reboot) sends no
+// batch, so it never creates berth's table.
+func TestRemoveWithoutTable(t *testing.T) {
+	f := newFirewall(t)
+	if err := f.RemoveAll(); err != nil {
+		t.Fatal(err)
+	}
+	before := ruleset(t)
+	if err := f.RemovePorts(strings.Repeat("c", 64)); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.RemoveNetwork(strings.Repeat("a", 64)); err != nil {
+		t.Fatal(err)
+	}
+	if after := ruleset(t); after != before {
+		t.Errorf("a removal of nothing changed the ruleset:\n%s", after)
+	}
+}
+
 func TestRulesBadInput(t *testing.T) {
 	f := newFirewall(t)
 	cip := netip.MustParseAddr("10.0.0.2")

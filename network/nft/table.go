@@ -176,6 +176,11 @@ func (f *Firewall) replaceOnce(owner string, add []newRule) error {
 	if err != nil {
 		return err
 	}
+	if len(add) == 0 && !ownsAny(old, owner) {
+		// Nothing to delete or add: a teardown (rm, a container's
+		// cleanup) must not create berth's table on a host without it.
+		return nil
+	}
 	chains := f.chains()
 	c.AddTable(f.table)
 	for _, name := range chainNames() {
@@ -196,6 +201,16 @@ func (f *Firewall) replaceOnce(owner string, add []newRule) error {
 		return fmt.Errorf("nftables: update table inet %s for %s: %w", TableName, owner, err)
 	}
 	return nil
+}
+
+// ownsAny says some rule of rules belongs to owner.
+func ownsAny(rules []Rule, owner string) bool {
+	for _, r := range rules {
+		if r.Owner == owner {
+			return true
+		}
+	}
+	return false
 }
 
 // RemoveAll deletes berth's table with every rule in it; no table is fine.

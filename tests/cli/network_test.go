@@ -287,6 +287,9 @@ func TestNetworkEtcFiles(t *testing.T) {
 	}
 	e.fails(125, "--add-host", "run", "--rm", "--add-host", "nohost", "busybox", "true")
 	e.fails(125, "--dns", "run", "--rm", "--dns", "not-an-ip", "busybox", "true")
+	// Values that would add a line of their own to resolv.conf.
+	e.fails(125, "--dns", "run", "--rm", "--dns", "fe80::1%x\nnameserver 6.6.6.6", "busybox", "true")
+	e.fails(125, "--dns-search", "run", "--rm", "--dns-search", "a.example\nnameserver 6.6.6.6", "busybox", "true")
 }
 
 // udpEchoSrc is a UDP echo server on port 53 for the container (busybox
@@ -354,6 +357,12 @@ func TestNetworkUser(t *testing.T) {
 		t.Errorf("the default network reached n1: %d %q", code, out)
 	}
 	e.fails(125, "only when connecting to networks with user configured subnets", "run", "--rm", "--ip", "172.17.0.50", "--network", "bridge", "busybox", "true")
+	// An address another container holds: an error naming the network
+	// (the failed allocation once dereferenced a nil record).
+	e.fails(125, "network n1: allocate address: network n1: address already in use", "run", "--rm", "--network", "n1", "--ip", "172.30.100.104", "busybox", "true")
+	// A container name Docker allows but DNS does not (a 64-byte label)
+	// still starts, without a name on the network's server.
+	e.must("run", "--rm", "--network", "n1", "--name", strings.Repeat("x", 64), "busybox", "true")
 	e.must("rm", "-f", "web")
 	if got := netCounts(t, e); got != noNetLeft {
 		t.Errorf("after rm: %s", got)

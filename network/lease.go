@@ -94,33 +94,16 @@ func (s *Store) Reconcile(gone func(containerID string) bool) ([]Lease, error) {
 func (s *Store) release(match func(string) bool) ([]Lease, error) {
 	var freed []Lease
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		nets, err := all(tx)
-		if err != nil {
+		return eachHeld(tx, func(r *Record, b *bolt.Bucket, c string, _ netip.Addr) error {
+			if !match(c) {
+				return nil
+			}
+			a, ok, err := r.Space().Release(b, c)
+			if ok {
+				freed = append(freed, Lease{Network: r.ID, Container: c, Addr: a})
+			}
 			return err
-		}
-		for _, r := range nets {
-			b := tx.Bucket(bucketLeases).Bucket([]byte(r.ID))
-			if b == nil {
-				continue
-			}
-			held, err := r.Space().List(b)
-			if err != nil {
-				return fmt.Errorf("network %s: %w", r.Name, err)
-			}
-			for c := range held {
-				if !match(c) {
-					continue
-				}
-				a, ok, err := r.Space().Release(b, c)
-				if err != nil {
-					return err
-				}
-				if ok {
-					freed = append(freed, Lease{Network: r.ID, Container: c, Addr: a})
-				}
-			}
-		}
-		return nil
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("release addresses: %w", err)
@@ -132,26 +115,37 @@ func (s *Store) release(match func(string) bool) ([]Lease, error) {
 func (s *Store) Leases() ([]Lease, error) {
 	var out []Lease
 	err := s.db.View(func(tx *bolt.Tx) error {
-		nets, err := all(tx)
-		if err != nil {
-			return err
-		}
-		for _, r := range nets {
-			b := tx.Bucket(bucketLeases).Bucket([]byte(r.ID))
-			if b == nil {
-				continue
-			}
-			held, err := r.Space().List(b)
-			if err != nil {
-				return fmt.Errorf("network %s: %w", r.Name, err)
-			}
-			for c, a := range held {
-				out = append(out, Lease{Network: r.ID, Container: c, Addr: a})
-			}
-		}
-		return nil
+		return eachHeld(tx, func(r *Record, _ *bolt.Bucket, c string, a netip.Addr) error {
+			out = append(out, Lease{Network: r.ID, Container: c, Addr: a})
+			return nil
+		})
 	})
 	return out, err
+}
+
+// eachHeld calls fn for every lease on every network, with the network's
+// lease bucket.
+func eachHeld(tx *bolt.Tx, fn func(r *Record, b *bolt.Bucket, container string, a netip.Addr) error) error {
+	nets, err := all(tx)
+	if err != nil {
+		return err
+	}
+	for _, r := range nets {
+		b := tx.Bucket(bucketLeases).Bucket([]byte(r.ID))
+		if b == nil {
+			continue
+		}
+		held, err := r.Space().List(b)
+		if err != nil {
+			return fmt.Errorf("network %s: %w", r.Name, err)
+		}
+		for c, a := range held {
+			if err := fn(r, b, c, a); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // LeaseOf returns containerID's address on network ref, if it has one.

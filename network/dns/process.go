@@ -32,21 +32,13 @@ const startTimeout = 5 * time.Second
 // until it listens; a server whose records list no container exits by
 // itself. The network's directory must exist.
 func Update(ctx context.Context, root, id string, start Starter, fn func(*Records) error) error {
-	dir, err := Dir(root, id)
+	dir, r, unlock, err := lockRecords(root, id)
 	if err != nil {
 		return err
 	}
-	lock, err := flockFile(filepath.Join(dir, lockName), unix.LOCK_EX)
-	if err != nil {
-		return fmt.Errorf("dns records of network %.12s: %w", id, err)
-	}
-	defer lock.Close()
-	r, err := ReadRecords(dir)
-	if errors.Is(err, os.ErrNotExist) {
-		r, err = &Records{Version: recordsFileVersion}, nil
-	}
-	if err != nil {
-		return fmt.Errorf("dns records of network %.12s: %w", id, err)
+	defer unlock()
+	if r == nil {
+		r = &Records{Version: recordsFileVersion}
 	}
 	if err := fn(r); err != nil {
 		return err
@@ -66,26 +58,36 @@ func Update(ctx context.Context, root, id string, start Starter, fn func(*Record
 // none runs (after a kill -9 of the server, or a reboot): the engine calls
 // it when it starts a container on the network.
 func Ensure(ctx context.Context, root, id string, start Starter) error {
-	dir, err := Dir(root, id)
+	dir, r, unlock, err := lockRecords(root, id)
 	if err != nil {
 		return err
 	}
-	lock, err := flockFile(filepath.Join(dir, lockName), unix.LOCK_EX)
-	if err != nil {
-		return fmt.Errorf("dns records of network %.12s: %w", id, err)
-	}
-	defer lock.Close()
-	r, err := ReadRecords(dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("dns records of network %.12s: %w", id, err)
-	}
-	if len(r.Containers) == 0 {
+	defer unlock()
+	if r == nil || len(r.Containers) == 0 {
 		return nil
 	}
 	return ensure(ctx, dir, start)
+}
+
+// lockRecords takes the network's dns.lock and reads its records (nil
+// when there is no file yet); unlock releases the lock.
+func lockRecords(root, id string) (dir string, r *Records, unlock func(), err error) {
+	if dir, err = Dir(root, id); err != nil {
+		return "", nil, nil, err
+	}
+	lock, err := flockFile(filepath.Join(dir, lockName), unix.LOCK_EX)
+	if err != nil {
+		return "", nil, nil, fmt.Errorf("dns records of network %.12s: %w", id, err)
+	}
+	r, err = ReadRecords(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		r, err = nil, nil
+	}
+	if err != nil {
+		lock.Close()
+		return "", nil, nil, fmt.Errorf("dns records of network %.12s: %w", id, err)
+	}
+	return dir, r, func() { lock.Close() }, nil
 }
 
 // marshalRecords encodes r after checking it as the server will.

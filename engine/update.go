@@ -107,7 +107,7 @@ func applyUpdate(r *specs.LinuxResources, args []string) error {
 			if n <= 0 {
 				n = -1 // unlimited, as Docker
 			}
-			r.Pids = &specs.LinuxPids{Limit: n}
+			r.Pids = &specs.LinuxPids{Limit: &n}
 		default:
 			return fmt.Errorf("update: unknown flag %q", flag)
 		}

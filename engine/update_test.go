@@ -21,7 +21,7 @@ func TestApplyUpdate(t *testing.T) {
 		t.Fatal(err)
 	}
 	if *r.Memory.Limit != 64<<20 || *r.Memory.Swap != -1 || *r.CPU.Period != 100000 || *r.CPU.Quota != 50000 ||
-		*r.CPU.Shares != 512 || r.CPU.Cpus != "0" || r.Pids.Limit != -1 {
+		*r.CPU.Shares != 512 || r.CPU.Cpus != "0" || *r.Pids.Limit != -1 {
 		t.Errorf("applied: %+v %+v %+v", *r.Memory, *r.CPU, *r.Pids)
 	}
 	for _, bad := range [][]string{{"--memory"}, {"--memory", "lots"}, {"--cpu-shares", "-1"}, {"--cpu-quota", "x"},
@@ -67,7 +67,7 @@ func TestUpdateOutlivesRestart(t *testing.T) {
 	if err == nil {
 		err = json.Unmarshal(b, &spec)
 	}
-	if err != nil || spec.Linux.Resources.Pids == nil || spec.Linux.Resources.Pids.Limit != 42 {
+	if err != nil || spec.Linux.Resources.Pids == nil || *spec.Linux.Resources.Pids.Limit != 42 {
 		t.Fatalf("config.json after update: %v %+v", err, spec.Linux.Resources.Pids)
 	}
 	// cgroup v2, or v1's pids hierarchy.

@@ -162,7 +162,7 @@ func (u *updateFlags) build(cmd *cobra.Command) (*specs.LinuxResources, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--pids-limit %q: not a number", u.pidsLimit)
 		}
-		r.Pids = &specs.LinuxPids{Limit: v}
+		r.Pids = &specs.LinuxPids{Limit: &v}
 	}
 	if changed("blkio-weight") {
 		v, err := strconv.ParseUint(u.blkioWeight, 10, 16)

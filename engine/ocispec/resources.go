@@ -53,7 +53,7 @@ func resources(o *Options, r *specs.LinuxResources) error {
 		if n <= 0 {
 			n = -1 // 0 and negative mean unlimited, as Docker
 		}
-		r.Pids = &specs.LinuxPids{Limit: n}
+		r.Pids = &specs.LinuxPids{Limit: &n}
 	}
 	return nil
 }

@@ -118,7 +118,7 @@ func TestPidsLimit(t *testing.T) {
 		o := testOptions(t)
 		o.PidsLimit = in
 		s := mustBuild(t, o)
-		if s.Linux.Resources.Pids == nil || s.Linux.Resources.Pids.Limit != want {
+		if s.Linux.Resources.Pids == nil || *s.Linux.Resources.Pids.Limit != want {
 			t.Errorf("--pids-limit %s: %+v", in, s.Linux.Resources.Pids)
 		}
 	}

@@ -113,7 +113,7 @@ func TestSetV2Root(t *testing.T) {
 		field string
 	}{
 		{"memory", specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: &limit}}, "linux.resources.memory"},
-		{"pids", specs.LinuxResources{Pids: &specs.LinuxPids{Limit: 5}}, "linux.resources.pids.limit"},
+		{"pids", specs.LinuxResources{Pids: &specs.LinuxPids{Limit: new(int64(5))}}, "linux.resources.pids.limit"},
 		{"cpuset", specs.LinuxResources{CPU: &specs.LinuxCPU{Cpus: "0"}}, "linux.resources.cpu.cpus"},
 	} {
 		if contains(ctrls, c.ctrl) {

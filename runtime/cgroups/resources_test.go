@@ -170,7 +170,7 @@ func TestSetNamesAbsentController(t *testing.T) {
 		field string
 	}{
 		{specs.LinuxResources{Network: &specs.LinuxNetwork{ClassID: &id}}, "linux.resources.network.classID"},
-		{specs.LinuxResources{Pids: &specs.LinuxPids{Limit: 3}}, "linux.resources.pids.limit"},
+		{specs.LinuxResources{Pids: &specs.LinuxPids{Limit: new(int64(3))}}, "linux.resources.pids.limit"},
 		{specs.LinuxResources{CPU: &specs.LinuxCPU{Cpus: "0"}}, "linux.resources.cpu.cpus"},
 	} {
 		err := m.Update(&c.r)

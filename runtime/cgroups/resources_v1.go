@@ -202,15 +202,16 @@ func (m *Manager) setCpusetV1(r *specs.LinuxResources) error {
 }
 
 func (m *Manager) setPidsV1(r *specs.LinuxResources) error {
-	if r.Pids == nil {
-		return nil
+	if r.Pids == nil || r.Pids.Limit == nil {
+		return nil // runtime-spec 1.3: an unset limit changes nothing
 	}
+	limit := *r.Pids.Limit
 	dir, ok := m.v1Dir("pids")
 	if !ok {
-		return fieldError("pids.limit", r.Pids.Limit, errNoController("pids"))
+		return fieldError("pids.limit", limit, errNoController("pids"))
 	}
-	if err := writeFile(dir, "pids.max", pidsMax(r.Pids.Limit)); err != nil {
-		return fieldError("pids.limit", r.Pids.Limit, err)
+	if err := writeFile(dir, "pids.max", pidsMax(limit)); err != nil {
+		return fieldError("pids.limit", limit, err)
 	}
 	return nil
 }

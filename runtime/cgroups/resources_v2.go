@@ -169,14 +169,15 @@ func setCpusetV2(dir string, r *specs.LinuxResources) error {
 }
 
 func setPidsV2(dir string, r *specs.LinuxResources) error {
-	if r.Pids == nil {
-		return nil
+	if r.Pids == nil || r.Pids.Limit == nil {
+		return nil // runtime-spec 1.3: an unset limit changes nothing
 	}
+	limit := *r.Pids.Limit
 	if err := enableV2(dir, "pids"); err != nil {
-		return fieldError("pids.limit", r.Pids.Limit, err)
+		return fieldError("pids.limit", limit, err)
 	}
-	if err := writeFile(dir, "pids.max", pidsMax(r.Pids.Limit)); err != nil {
-		return fieldError("pids.limit", r.Pids.Limit, err)
+	if err := writeFile(dir, "pids.max", pidsMax(limit)); err != nil {
+		return fieldError("pids.limit", limit, err)
 	}
 	return nil
 }

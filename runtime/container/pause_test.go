@@ -44,9 +44,9 @@ func TestMergeResources(t *testing.T) {
 	MergeResources(dst, &specs.LinuxResources{
 		Memory: &specs.LinuxMemory{Limit: &newLim, Swap: &swap},
 		CPU:    &specs.LinuxCPU{Mems: "0"},
-		Pids:   &specs.LinuxPids{Limit: 9},
+		Pids:   &specs.LinuxPids{Limit: new(int64(9))},
 	})
-	if *dst.Memory.Limit != 300 || *dst.Memory.Swap != 200 || dst.CPU.Cpus != "0" || dst.CPU.Mems != "0" || *dst.CPU.Quota != 5000 || dst.Pids.Limit != 9 {
+	if *dst.Memory.Limit != 300 || *dst.Memory.Swap != 200 || dst.CPU.Cpus != "0" || dst.CPU.Mems != "0" || *dst.CPU.Quota != 5000 || *dst.Pids.Limit != 9 {
 		t.Errorf("merged: memory %+v cpu %+v pids %+v", dst.Memory, dst.CPU, dst.Pids)
 	}
 	newLim = 1

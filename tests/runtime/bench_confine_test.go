@@ -28,7 +28,7 @@ func confineLimits(s *specs.Spec) {
 		s.Linux.Resources = &specs.LinuxResources{}
 	}
 	s.Linux.Resources.Memory = &specs.LinuxMemory{Limit: &mem}
-	s.Linux.Resources.Pids = &specs.LinuxPids{Limit: pids}
+	s.Linux.Resources.Pids = &specs.LinuxPids{Limit: new(int64(pids))}
 	s.Linux.Resources.CPU = &specs.LinuxCPU{Shares: &shares, Quota: &quota, Period: &period}
 }
 

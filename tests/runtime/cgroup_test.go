@@ -105,7 +105,7 @@ func TestCgroupLimitsV1(t *testing.T) {
 			{"cpuset", "cpuset.cpus", "0"},
 			{"cpuset", "cpuset.mems", "0"},
 		}, nil},
-		{"pids", specs.LinuxResources{Pids: &specs.LinuxPids{Limit: 20}}, []check{
+		{"pids", specs.LinuxResources{Pids: &specs.LinuxPids{Limit: new(int64(20))}}, []check{
 			{"pids", "pids.max", "20"},
 		}, nil},
 		{"blkio", specs.LinuxResources{BlockIO: &specs.LinuxBlockIO{
@@ -156,7 +156,7 @@ func TestCgroupLimitsSeenInside(t *testing.T) {
 	b := newBundle(t, "sh", "-c", "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/cpu/cpu.shares /sys/fs/cgroup/cpuset/cpuset.cpus")
 	b.Spec.Linux.Resources = &specs.LinuxResources{
 		Memory: &specs.LinuxMemory{Limit: i64(48 << 20)},
-		Pids:   &specs.LinuxPids{Limit: 17},
+		Pids:   &specs.LinuxPids{Limit: new(int64(17))},
 		CPU:    &specs.LinuxCPU{Shares: u64(256), Cpus: "0"},
 	}
 	out, stderr, code := e.runContainer(b)
@@ -347,7 +347,7 @@ func TestEventsStats(t *testing.T) {
 	b := newBundle(t, "sh", "-c", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; sleep 60")
 	b.Spec.Linux.Resources = &specs.LinuxResources{
 		Memory: &specs.LinuxMemory{Limit: i64(64 << 20)},
-		Pids:   &specs.LinuxPids{Limit: 20},
+		Pids:   &specs.LinuxPids{Limit: new(int64(20))},
 		CPU:    &specs.LinuxCPU{Quota: i64(50000), Period: u64(100000)},
 	}
 	id := e.startContainer(b)
@@ -505,7 +505,7 @@ func TestForkBombPidsLimit(t *testing.T) {
 	// The init does not fork, so it outlives the bomb; the shell that
 	// forks exits at its first failed fork, its children stay.
 	b := newBundle(t, "sleep", "60")
-	b.Spec.Linux.Resources = &specs.LinuxResources{Pids: &specs.LinuxPids{Limit: 20}}
+	b.Spec.Linux.Resources = &specs.LinuxResources{Pids: &specs.LinuxPids{Limit: new(int64(20))}}
 	id := e.startContainer(b)
 	e.mustRun("exec", "-d", id, "sh", "-c", `i=0; while [ $i -lt 200 ]; do sh -c "sleep 30" 2>/dev/null & i=$((i+1)); done`)
 	deadline := time.Now().Add(20 * time.Second)

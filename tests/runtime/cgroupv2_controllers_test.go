@@ -141,7 +141,7 @@ func TestCgroupV2Limits(t *testing.T) {
 			{file: "cpuset.mems", want: "0"},
 			{file: "cpuset.cpus.effective", want: "0"},
 		}},
-		{"pids", specs.LinuxResources{Pids: &specs.LinuxPids{Limit: 20}}, []v2Check{
+		{"pids", specs.LinuxResources{Pids: &specs.LinuxPids{Limit: new(int64(20))}}, []v2Check{
 			{file: "pids.max", want: "20"},
 		}},
 		{"unified", specs.LinuxResources{Unified: map[string]string{
@@ -299,7 +299,7 @@ func TestCgroupV2LimitsSeenInside(t *testing.T) {
 		"echo 1 2>/dev/null > /sys/fs/cgroup/pids.max || echo read-only; test -e /sys/fs/cgroup/berth || echo no-parents")
 	b.Spec.Linux.Resources = &specs.LinuxResources{
 		Memory: &specs.LinuxMemory{Limit: i64(48 << 20)},
-		Pids:   &specs.LinuxPids{Limit: 17},
+		Pids:   &specs.LinuxPids{Limit: new(int64(17))},
 		CPU:    &specs.LinuxCPU{Shares: u64(256), Cpus: "0"},
 	}
 	out, stderr, code := e.runContainer(b)
@@ -439,7 +439,7 @@ func TestCgroupV2EventsStats(t *testing.T) {
 	b := newBundle(t, "sh", "-c", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; sleep 60")
 	b.Spec.Linux.Resources = &specs.LinuxResources{
 		Memory: &specs.LinuxMemory{Limit: i64(64 << 20)},
-		Pids:   &specs.LinuxPids{Limit: 20},
+		Pids:   &specs.LinuxPids{Limit: new(int64(20))},
 		CPU:    &specs.LinuxCPU{Quota: i64(50000), Period: u64(100000)},
 	}
 	id := e.startContainer(b)
@@ -612,7 +612,7 @@ func TestCgroupV2ForkBomb(t *testing.T) {
 	requireV2(t)
 	e := newEnv(t)
 	b := newBundle(t, "sleep", "60")
-	b.Spec.Linux.Resources = &specs.LinuxResources{Pids: &specs.LinuxPids{Limit: 20}}
+	b.Spec.Linux.Resources = &specs.LinuxResources{Pids: &specs.LinuxPids{Limit: new(int64(20))}}
 	id := e.startContainer(b)
 	e.mustRun("exec", "-d", id, "sh", "-c", `i=0; while [ $i -lt 200 ]; do sh -c "sleep 30" 2>/dev/null & i=$((i+1)); done`)
 	deadline := time.Now().Add(30 * time.Second)
@@ -643,7 +643,7 @@ func TestCgroupV2UpdateWhileRunning(t *testing.T) {
 	b.Spec.Linux.Resources = &specs.LinuxResources{
 		Memory: &specs.LinuxMemory{Limit: i64(64 << 20)},
 		CPU:    &specs.LinuxCPU{Quota: i64(50000), Period: u64(100000), Cpus: "0"},
-		Pids:   &specs.LinuxPids{Limit: 20},
+		Pids:   &specs.LinuxPids{Limit: new(int64(20))},
 	}
 	cpus := "1"
 	if n, _ := os.ReadFile("/sys/fs/cgroup/cpuset.cpus.effective"); strings.TrimSpace(string(n)) == "0" {

@@ -18,7 +18,7 @@ func TestUpdateWhileRunning(t *testing.T) {
 	b.Spec.Linux.Resources = &specs.LinuxResources{
 		Memory: &specs.LinuxMemory{Limit: i64(64 << 20)},
 		CPU:    &specs.LinuxCPU{Quota: i64(50000), Period: u64(100000), Cpus: "0"},
-		Pids:   &specs.LinuxPids{Limit: 20},
+		Pids:   &specs.LinuxPids{Limit: new(int64(20))},
 	}
 	id := e.startContainer(b)
 	e.mustRun("update", "--memory", "128m", "--memory-swap", "256m", "--memory-reservation", "32m",

@@ -13,7 +13,6 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"berth/engine/ocispec"
-	"berth/snapshot"
 )
 
 // CreateOptions are what `berth create` and `run` ask for.
@@ -111,7 +110,7 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (_ *Container, err
 	if err != nil {
 		return nil, err
 	}
-	if err := snapshot.MountAll(mounts, rootfs); err != nil {
+	if err := mountRootfs(mounts, rootfs, o.AutoRemove); err != nil {
 		return nil, fmt.Errorf("mount the rootfs: %w", err)
 	}
 	so := o.Spec

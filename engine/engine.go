@@ -45,6 +45,9 @@ type Engine struct {
 	self    string
 	// unsaved is what Create left for Start to record (run).
 	unsaved unsaved
+	// removers are the containers this process removes itself once they
+	// exit (a foreground run --rm; selfremove.go).
+	removers removers
 }
 
 // Open opens the engine (and its image store) under root.

@@ -59,8 +59,11 @@ func (e *Engine) cleanup(ctx context.Context, c *Container) error {
 	dir := e.dir(c.ID)
 	_ = os.WriteFile(filepath.Join(dir, monitor.StopRequested), nil, 0o600)
 	// The runtime kills and deletes the container (and its cgroup), if its
-	// monitor has not deleted it already ...
-	e.runtimeDelete(c)
+	// monitor has not deleted it already (or is not deleting it now: see
+	// removeSelf) ...
+	if !e.monitorDeletes(c.ID) {
+		e.runtimeDelete(c)
+	}
 	// ... and the monitor, which then has nothing to watch, goes too.
 	e.killMonitor(c.ID)
 	e.teardownNetwork(c)
@@ -104,8 +107,12 @@ func (e *Engine) killMonitor(id string) {
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
 	// The monitor's own exit command (--rm, network cleanup) runs this:
-	// the monitor is done with the container and waits for us.
+	// the monitor is done with the container and waits for us. So does the
+	// monitor of a container this process removes itself (selfremove.go).
 	if err != nil || pid == os.Getppid() {
+		return
+	}
+	if _, ok := e.removers.get(id); ok {
 		return
 	}
 	_ = unix.Kill(pid, unix.SIGKILL)
@@ -179,6 +186,9 @@ func (e *Engine) runtimeDelete(c *Container) {
 // AwaitRemoval waits up to d for a --rm container's monitor to remove it,
 // then removes it itself.
 func (e *Engine) AwaitRemoval(ctx context.Context, id string, d time.Duration) {
+	if e.removeSelf(ctx, id, time.Now().Add(d)) {
+		return
+	}
 	remover := e.removerOf(id) // it ends after the removal's last volume and event
 	for i, deadline := 0, time.Now().Add(d); time.Now().Before(deadline); i++ {
 		if i > 0 {

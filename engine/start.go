@@ -17,7 +17,6 @@ import (
 
 	"berth/engine/events"
 	"berth/engine/monitor"
-	"berth/snapshot"
 )
 
 // Start starts a created or exited container through a new monitor.
@@ -62,13 +61,18 @@ func (e *Engine) Start(ctx context.Context, ref string, attach func(net.Conn) er
 	} else if c.Net.managed() {
 		cfg.ExitCommand = e.netExitCommand()
 	}
+	// A foreground run --rm removes the container itself (selfremove.go).
+	removeSelf := c.AutoRemove && attach != nil && e.unsaved.has(c.ID)
 	attach = e.withAttachEvent(c, attach)
-	pid, err := e.startMonitor(c, cfg, attach)
+	pid, err := e.startMonitor(c, cfg, attach, removeSelf)
 	if err != nil {
 		e.stopNetwork(c)
 		return nil, err
 	}
-	// Only the fields Start owns: a rename meanwhile must stay.
+	// Only the fields Start owns: a rename meanwhile must stay. Written
+	// once the process runs, not while it starts (a few ms sooner): a
+	// `run -d --init` and an immediate `stop` then signalled berth-init
+	// before its handlers were set more often (a PID 1 drops the signal).
 	created, unsaved := e.unsaved.take(c.ID)
 	cur, err := e.modify(c.ID, func(r *Container) error {
 		if unsaved {
@@ -93,8 +97,10 @@ func (e *Engine) Start(ctx context.Context, ref string, attach func(net.Conn) er
 //
 //	monitor -> engine  "C <pid>\n"  created; or "E <message>\n"
 //	engine  -> monitor "S\n"        start it (the engine attached first, if it wanted)
+//	               or "S <pid>\n"  the same, and engine process pid removes the container
+//	                               once it exits: the exit command waits for it (removeSelf)
 //	monitor -> engine  "R <pid>\n"  running; or "E <message>\n"
-func (e *Engine) startMonitor(c *Container, cfg monitor.Config, attach func(net.Conn) error) (int, error) {
+func (e *Engine) startMonitor(c *Container, cfg monitor.Config, attach func(net.Conn) error, removeSelf bool) (int, error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return 0, err
@@ -121,7 +127,11 @@ func (e *Engine) startMonitor(c *Container, cfg monitor.Config, attach func(net.
 	}
 	// Reap it in the background if this command lives that long; it is
 	// its own session, and outlives us otherwise.
-	go func() { _ = cmd.Wait() }()
+	done := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(done)
+	}()
 	r := bufio.NewReader(ours)
 	if _, err := readHandshake(r, 'C'); err != nil {
 		return 0, err
@@ -137,9 +147,18 @@ func (e *Engine) startMonitor(c *Container, cfg monitor.Config, attach func(net.
 		}
 	}
 	e.emitStart(c) // before the go-ahead, so that the monitor's die comes after it
-	if _, err := ours.Write([]byte("S\n")); err != nil {
+	goAhead := "S\n"
+	if removeSelf {
+		goAhead = fmt.Sprintf("S %d\n", os.Getpid())
+		// Before the go-ahead: the container may be gone soon after.
+		e.removers.add(c.ID, removal{monitorDone: done, runtime: c.Runtime})
+	}
+	if _, err := ours.Write([]byte(goAhead)); err != nil {
+		e.removers.drop(c.ID)
 		return 0, fmt.Errorf("start: the monitor is gone: %w", err)
 	}
+	// On an error the claim stays: the monitor waits for this process,
+	// whose AwaitRemoval removes the container.
 	return readHandshake(r, 'R')
 }
 
@@ -175,7 +194,7 @@ func (e *Engine) ensureMounted(ctx context.Context, c *Container) error {
 	if err != nil {
 		return err
 	}
-	return snapshot.MountAll(mounts, rootfs)
+	return mountRootfs(mounts, rootfs, c.AutoRemove)
 }
 
 // mounted tells whether dir is a mount point (a different device or

@@ -30,6 +30,14 @@ func (u *unsaved) put(c *Container) {
 	u.m[c.ID] = createdFields{path: c.Path, args: c.Args, mounts: c.Mounts}
 }
 
+// has tells whether put kept something for id (a run's container).
+func (u *unsaved) has(id string) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	_, ok := u.m[id]
+	return ok
+}
+
 // take returns and forgets what put kept for id.
 func (u *unsaved) take(id string) (createdFields, bool) {
 	u.mu.Lock()

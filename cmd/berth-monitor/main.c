@@ -165,7 +165,7 @@ int main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "--frame-test") == 0)
 		return frame_test(argc, argv);
 	struct mon m = {0};
-	m.dirfd = m.epfd = m.sigfd = m.lnfd = m.in_fd = -1;
+	m.dirfd = m.epfd = m.sigfd = m.lnfd = m.in_fd = m.remover = -1;
 	m.out[0] = m.out[1] = -1;
 	int r = parse(&m, argc, argv);
 	if (r)
@@ -206,7 +206,9 @@ int main(int argc, char **argv)
 	run_loop(&m, sync);
 	clients_finish(&m, 2000);
 	logw_close(&m.log);
-	if (m.nexitcmd > 0) {
+	/* A foreground `run --rm` removes the container itself (the exit
+	 * command only if it could not), rather than wait for a new berth. */
+	if (m.nexitcmd > 0 && !removed_by_engine(&m, 10000)) {
 		m.exitcmd[m.nexitcmd] = (char *)m.id;
 		pid_t pid = spawn(m.exitcmd, -1, -1, -1);
 		int st = pid < 0 ? -1 : run_wait(pid);

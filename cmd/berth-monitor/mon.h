@@ -131,6 +131,10 @@ struct mon {
 	pid_t reaped[16];    /* children reaped before they were known */
 	int reaped_status[16];
 	unsigned nreaped;
+	/* remover: a pidfd of the engine process that said, with its "S",
+	 * that it removes the container itself once it exits (a foreground
+	 * `run --rm`); -1 if none. The exit command waits for it. */
+	int remover;
 };
 
 /* loop.c */
@@ -166,6 +170,7 @@ int run_wait(pid_t pid);
 
 /* run.c */
 int run_loop(struct mon *m, int sync);
+bool removed_by_engine(struct mon *m, int timeout_ms);
 
 /* events.c */
 void event(struct mon *m, const char *action, const char *const *extra);

@@ -8,7 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/epoll.h>
+#include <sys/inotify.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -55,8 +58,9 @@ static void sync_send(int sync, char kind, const char *msg)
 	buf_free(&b);
 }
 
-/* wait_start waits for the engine's "S". */
-static int wait_start(int sync)
+/* wait_start waits for the engine's "S", or "S <pid>": the engine
+ * process pid removes the container itself once it exits (m->remover). */
+static int wait_start(struct mon *m, int sync)
 {
 	char line[64];
 	size_t n = 0;
@@ -77,11 +81,81 @@ static int wait_start(int sync)
 	}
 	while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\r'))
 		n--;
-	if (n != 1 || line[0] != 'S') {
+	line[n] = 0;
+	if (n < 1 || line[0] != 'S' || (n > 1 && line[1] != ' ')) {
 		mlog("ERROR", "wait for start: unexpected line");
 		return -1;
 	}
+	if (n > 2) {
+		char *end;
+		errno = 0;
+		long pid = strtol(line + 2, &end, 10);
+		if (errno || *end || pid <= 0) {
+			mlog("ERROR", "wait for start: bad pid");
+			return -1;
+		}
+		/* The engine waits for our "R" meanwhile: the pid is its. */
+		m->remover = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+		if (m->remover < 0)
+			mlog("WARN", "pidfd_open %ld: %s", pid, strerror(errno));
+	}
 	return 0;
+}
+
+/* removed_by_engine waits, when an engine process said it removes the
+ * container (m->remover), until that process has removed the container's
+ * directory or ended (for at most timeout_ms), and tells whether the
+ * directory is gone: then the exit command has nothing left to do. A
+ * remover killed midway leaves the directory, and the exit command
+ * finishes the removal. */
+bool removed_by_engine(struct mon *m, int timeout_ms)
+{
+	if (m->remover < 0)
+		return false;
+	/* The directory's removal wakes us (IN_DELETE in its parent: our own
+	 * descriptor of it would hold its IN_DELETE_SELF back), as does the
+	 * remover's end (its pidfd becomes readable). */
+	int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	char *parent = strdup(m->dir);
+	char *slash = parent ? strrchr(parent, '/') : NULL;
+	if (slash && slash != parent)
+		*slash = 0;
+	if (in >= 0 && (!slash || slash == parent || inotify_add_watch(in, parent, IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR) < 0)) {
+		close(in);
+		in = -1;
+	}
+	free(parent);
+	int64_t end = mono_ms() + timeout_ms;
+	for (;;) {
+		struct stat st;
+		if (fstat(m->dirfd, &st) == 0 && st.st_nlink == 0)
+			break;
+		struct pollfd p[2] = {{.fd = m->remover, .events = POLLIN}, {.fd = in, .events = POLLIN}};
+		int64_t left = end - mono_ms();
+		if (left <= 0)
+			break;
+		int r = poll(p, in >= 0 ? 2 : 1, (int)left);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			break;
+		if (p[0].revents) {
+			/* Ended: look at the directory once more, then give up. */
+			end = 0;
+			continue;
+		}
+		if (in >= 0 && p[1].revents) {
+			char ev[4096];
+			while (read(in, ev, sizeof ev) > 0)
+				;
+		}
+	}
+	if (in >= 0)
+		close(in);
+	close(m->remover);
+	m->remover = -1;
+	struct stat st;
+	return fstat(m->dirfd, &st) == 0 && st.st_nlink == 0;
 }
 
 static bool exists(struct mon *m, const char *name)
@@ -250,7 +324,7 @@ int run_loop(struct mon *m, int sync)
 			char s[32];
 			snprintf(s, sizeof s, "%d", (int)pid);
 			sync_send(sync, 'C', s);
-			if (wait_start(sync) < 0) {
+			if (wait_start(m, sync) < 0) {
 				rt(m, "delete", "--force");
 				close(sync);
 				release(m);
@@ -336,11 +410,16 @@ int run_loop(struct mon *m, int sync)
 		const char *die[] = {"exitCode", codes, oom ? "oomKilled" : NULL, "true", NULL};
 		event(m, "die", die);
 		/* After the exit is recorded, so that stop and wait return at
-		 * once. */
-		rt(m, "delete", "--force");
+		 * once. An engine process that removes the container itself
+		 * (m->remover) gets the exit first: its removal then runs while
+		 * the runtime deletes the container here. */
 		unsigned char c4[4] = {(unsigned char)((uint32_t)code >> 24), (unsigned char)((uint32_t)code >> 16),
 				       (unsigned char)((uint32_t)code >> 8), (unsigned char)code};
-		broadcast(m, FRAME_EXIT, c4, 4);
+		if (m->remover >= 0 && !again)
+			broadcast(m, FRAME_EXIT, c4, 4);
+		rt(m, "delete", "--force");
+		if (m->remover < 0 || again)
+			broadcast(m, FRAME_EXIT, c4, 4);
 		if (!again) {
 			buf_free(&err);
 			return code;

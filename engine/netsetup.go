@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	bolt "go.etcd.io/bbolt"
 	"golang.org/x/sys/unix"
 
 	"berth/network"
@@ -17,14 +18,20 @@ import (
 
 // setupNetwork gives a container with a berth network its namespace,
 // address, veth, firewall rules and published ports, before its monitor
-// runs the runtime's create (config.json names the namespace file). What
-// a previous run left (a killed monitor) is taken down first, so setup
-// always starts clean; on failure nothing is left.
+// runs the runtime's create (config.json names the namespace file), and
+// an interface more (eth1, ...) on each network `network connect` added.
+// What a previous run left (a killed monitor) is taken down first, so
+// setup always starts clean; on failure nothing is left.
 func (e *Engine) setupNetwork(c *Container) (err error) {
 	if !c.Net.managed() {
 		return nil
 	}
-	e.teardownNetwork(c)
+	// What a previous run left starts with its namespace file (made
+	// before the lease, rules and names): without one there is nothing
+	// to take down, and a first start saves the teardown's transactions.
+	if _, err := os.Lstat(e.NetnsPath(c.ID)); err == nil {
+		e.teardownNetwork(c)
+	}
 	defer func() {
 		if err != nil {
 			e.teardownNetwork(c)
@@ -38,68 +45,93 @@ func (e *Engine) setupNetwork(c *Container) (err error) {
 	if err != nil {
 		return err
 	}
+	path := e.NetnsPath(c.ID)
+	if err := link.CreateNetns(path); err != nil {
+		return fmt.Errorf("network namespace: %w", err)
+	}
+	fw, err := nft.New()
+	if err != nil {
+		return err
+	}
+	ns, err := e.attachNetwork(st, fw, c, rec, "eth0", c.Net.IP, c.Net.Aliases, true)
+	if err != nil {
+		return err
+	}
+	if len(c.Net.Ports) > 0 {
+		if ns.Ports, err = e.publish(fw, c, ns.IP); err != nil {
+			return err
+		}
+	}
+	for i, x := range c.Net.Extra {
+		xrec, err := st.Get(x.Network)
+		if err != nil {
+			return fmt.Errorf("network %s: %w", x.Name, err)
+		}
+		xs, err := e.attachNetwork(st, fw, c, xrec, fmt.Sprintf("eth%d", i+1), x.IP, x.Aliases, false)
+		if err != nil {
+			return err
+		}
+		ns.Others = append(ns.Others, *xs)
+	}
+	if err := e.writeNetFiles(c, ns, userNetwork(st, ns)); err != nil {
+		return err
+	}
+	if err := e.syncDNS(c, ns, nil); err != nil {
+		return err
+	}
+	return writeNetState(e.dir(c.ID), ns)
+}
+
+// attachNetwork gives the container's namespace an interface ifName on
+// network rec: a lease (ip, if set, is --ip), the bridge and its rules, the
+// veth; the default route goes through the primary interface only.
+func (e *Engine) attachNetwork(st *network.Store, fw *nft.Firewall, c *Container, rec *network.Record,
+	ifName, ip string, aliases []string, primary bool) (*NetState, error) {
 	var fixed netip.Addr
-	if c.Net.IP != "" {
-		if fixed, err = netip.ParseAddr(c.Net.IP); err != nil {
-			return fmt.Errorf("--ip %s: %w", c.Net.IP, err)
+	if ip != "" {
+		var err error
+		if fixed, err = netip.ParseAddr(ip); err != nil {
+			return nil, fmt.Errorf("--ip %s: %w", ip, err)
 		}
 	}
 	// Allocate returns a nil record on error: keep the name for the message.
 	name := rec.Name
 	addr, rec, err := st.Allocate(rec.ID, c.ID, fixed)
 	if err != nil {
-		return fmt.Errorf("network %s: %w", name, err)
-	}
-	path := e.NetnsPath(c.ID)
-	if err := link.CreateNetns(path); err != nil {
-		return fmt.Errorf("network namespace: %w", err)
+		return nil, fmt.Errorf("network %s: %w", name, err)
 	}
 	bits := rec.Subnet.Bits()
 	if err := link.EnsureBridge(link.BridgeConfig{Name: rec.Bridge, Gateway: netip.PrefixFrom(rec.Gateway, bits), RouteLocalnet: true}); err != nil {
-		return err
-	}
-	fw, err := nft.New()
-	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := fw.AddNetwork(nft.Network{ID: rec.ID, Bridge: rec.Bridge, Subnet: rec.Subnet, Internal: rec.Internal}); err != nil {
-		return fmt.Errorf("firewall of network %s: %w", rec.Name, err)
+		return nil, fmt.Errorf("firewall of network %s: %w", rec.Name, err)
 	}
 	if err := link.EnableIPForward(); err != nil {
-		return err
+		return nil, err
 	}
 	gw := rec.Gateway
-	if rec.Internal {
+	if rec.Internal || !primary {
 		gw = netip.Addr{}
 	}
-	ep, err := link.Attach(link.AttachConfig{Netns: path, Bridge: rec.Bridge, Address: netip.PrefixFrom(addr, bits), Gateway: gw})
+	ep, err := link.Attach(link.AttachConfig{Netns: e.NetnsPath(c.ID), Bridge: rec.Bridge, IfName: ifName,
+		Address: netip.PrefixFrom(addr, bits), Gateway: gw})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// A container reaching its own published port: the DNAT sends the
 	// frame back out of the port it came in on.
 	if err := link.SetHairpin(ep.HostIfName, true); err != nil {
-		return err
+		return nil, err
 	}
 	ns := &NetState{
 		Network: rec.Name, NetworkID: rec.ID, Bridge: rec.Bridge, IP: addr, PrefixLen: bits,
-		Gateway: rec.Gateway, MAC: ep.MAC.String(), HostIf: ep.HostIfName, Aliases: c.Net.Aliases,
+		Gateway: rec.Gateway, MAC: ep.MAC.String(), HostIf: ep.HostIfName, IfName: ifName, Aliases: aliases,
 	}
 	if rec.Internal {
 		ns.Gateway = netip.Addr{}
 	}
-	if len(c.Net.Ports) > 0 {
-		if ns.Ports, err = e.publish(fw, c, addr); err != nil {
-			return err
-		}
-	}
-	if err := e.writeNetFiles(c, ns, rec); err != nil {
-		return err
-	}
-	if err := e.updateDNS(c, ns, rec, true); err != nil {
-		return err
-	}
-	return writeNetState(e.dir(c.ID), ns)
+	return ns, nil
 }
 
 // networkRecord finds the network of mode ("bridge": the default one).
@@ -112,6 +144,20 @@ func networkRecord(st *network.Store, mode string) (*network.Record, error) {
 		return nil, fmt.Errorf("network %s: %w", mode, err)
 	}
 	return rec, nil
+}
+
+// userNetwork is the first user network of ns (the default network's
+// first), whose name server the container uses; nil when it has none.
+func userNetwork(st *network.Store, ns *NetState) *network.Record {
+	for _, x := range ns.All() {
+		if x.Network == network.DefaultName {
+			continue
+		}
+		if rec, err := st.Get(x.NetworkID); err == nil {
+			return rec
+		}
+	}
+	return nil
 }
 
 // publish chooses the host ports of the container's -p mappings and adds
@@ -183,8 +229,23 @@ func (e *Engine) teardownNetwork(c *Container) {
 		}
 	}
 	path := e.NetnsPath(c.ID)
-	if err := link.Detach(path, "eth0"); err != nil {
-		slog.Warn("remove the container's veth", "container", c.ID, "err", err)
+	ifNames := []string{"eth0"}
+	if ns := e.NetworkState(c); ns != nil {
+		for _, o := range ns.Others {
+			ifNames = append(ifNames, o.IfName)
+		}
+	}
+	// Deleting a veth waits for the kernel's RCU grace period (~25 ms);
+	// removing the namespace file, when no one else holds the namespace,
+	// has the kernel delete its veths in the background. Only a container
+	// that joined this one's namespace (container:ID) keeps it alive: then
+	// the veths go first, as Docker takes the endpoint from the sharer.
+	if e.netnsShared(c.ID) {
+		for _, name := range ifNames {
+			if err := link.Detach(path, name); err != nil {
+				slog.Warn("remove the container's veth", "container", c.ID, "interface", name, "err", err)
+			}
+		}
 	}
 	if err := link.RemoveNetns(path); err != nil {
 		slog.Warn("remove the container's network namespace", "container", c.ID, "err", err)
@@ -197,21 +258,47 @@ func (e *Engine) teardownNetwork(c *Container) {
 		if err != nil {
 			slog.Warn("list the container's addresses", "container", c.ID, "err", err)
 		}
+		held := false
 		for _, l := range leases {
 			if l.Container != c.ID {
 				continue
 			}
+			held = true
 			if rec, err := st.Get(l.Network); err == nil {
-				_ = e.updateDNS(c, nil, rec, false)
+				_ = e.updateDNS(c, nil, rec, nil, false)
 			}
 		}
-		if _, err := st.ReleaseAll(c.ID); err != nil {
-			slog.Warn("release the container's addresses", "container", c.ID, "err", err)
+		// A write transaction (two fsyncs) only when there is a lease.
+		if held || err != nil {
+			if _, err := st.ReleaseAll(c.ID); err != nil {
+				slog.Warn("release the container's addresses", "container", c.ID, "err", err)
+			}
 		}
 	}
 	if err := os.Remove(filepath.Join(e.dir(c.ID), netStateFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		slog.Warn("remove network state", "container", c.ID, "err", err)
 	}
+}
+
+// netnsShared says another container joins id's network namespace
+// (--network container:ID); true when that cannot be told.
+func (e *Engine) netnsShared(id string) bool {
+	// The records only: List would refresh states, and teardown runs
+	// under the container's lock.
+	shared := false
+	err := e.meta.view(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketContainers).ForEach(func(k, _ []byte) error {
+			o, err := getContainer(tx, string(k))
+			if err != nil {
+				return err
+			}
+			if o.ID != id && o.Net != nil && o.Net.Mode == NetModeContainerPrefix+id {
+				shared = true
+			}
+			return nil
+		})
+	})
+	return shared || err != nil
 }
 
 // lockFile takes an exclusive flock on path (created 0600).

@@ -49,6 +49,19 @@ type NetConfig struct {
 	DNS       []string `json:"Dns,omitempty"`
 	DNSSearch []string `json:"DnsSearch,omitempty"`
 	AddHosts  []string `json:"ExtraHosts,omitempty"`
+	// Extra are the networks joined with `network connect`, in order: the
+	// container's interfaces eth1, eth2, ... at each start.
+	Extra []NetAttachment `json:"Extra,omitempty"`
+}
+
+// NetAttachment is one network a container joined with `network connect`.
+type NetAttachment struct {
+	// Network is the network's ID; Name its name, for messages.
+	Network string `json:"Network"`
+	Name    string `json:"Name"`
+	// IP is connect's --ip; Aliases its --alias values.
+	IP      string   `json:"IP,omitempty"`
+	Aliases []string `json:"Aliases,omitempty"`
 }
 
 // managed says the engine gives the container a namespace of its own
@@ -78,6 +91,19 @@ type NetState struct {
 	HostIf    string            `json:"HostIf"`
 	Aliases   []string          `json:"Aliases,omitempty"`
 	Ports     []nft.PortMapping `json:"Ports,omitempty"`
+	// IfName is the interface in the container ("eth0" when empty).
+	IfName string `json:"IfName,omitempty"`
+	// Others are the interfaces on the networks of NetConfig.Extra.
+	Others []NetState `json:"Others,omitempty"`
+}
+
+// All returns the container's interfaces: s first, then s.Others.
+func (s *NetState) All() []*NetState {
+	out := []*NetState{s}
+	for i := range s.Others {
+		out = append(out, &s.Others[i])
+	}
+	return out
 }
 
 // NetworkState returns what the engine set up for the container's current

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -48,7 +49,8 @@ func newDNSServeCommand(g *globals) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
-			return dns.Serve(ctx, dns.Options{Root: g.root, Network: id})
+			// A while after the last container, for the next run --rm.
+			return dns.Serve(ctx, dns.Options{Root: g.root, Network: id, Linger: 30 * time.Second})
 		},
 	}
 	cmd.Flags().StringVar(&id, "network", "", "the network's ID")
@@ -211,11 +213,27 @@ func inspectNetwork(e *engine.Engine, c *engine.Container) (netHostConfig, netwo
 		}
 		hc.PortBindings[key] = append(hc.PortBindings[key], b)
 	}
-	if !c.State.Running && !c.State.Restarting {
-		return hc, ns
+	// The networks configured, with empty addresses while it does not
+	// run (as Docker's).
+	configured := map[string]*endpointSettings{}
+	if !strings.HasPrefix(n.Mode, engine.NetModeContainerPrefix) {
+		ep := &endpointSettings{Aliases: n.Aliases}
+		if st, err := e.Networks(); err == nil {
+			if r, err := st.Get(n.Mode); err == nil {
+				ep.NetworkID = r.ID
+			}
+		}
+		configured[n.Mode] = ep
 	}
-	st := e.NetworkState(c)
+	for _, x := range n.Extra {
+		configured[x.Name] = &endpointSettings{Aliases: x.Aliases, NetworkID: x.Network}
+	}
+	var st *engine.NetState
+	if c.State.Running || c.State.Restarting {
+		st = e.NetworkState(c)
+	}
 	if st == nil {
+		ns.Networks = configured
 		return hc, ns
 	}
 	ns.SandboxKey = e.NetnsPath(c.ID)
@@ -223,14 +241,17 @@ func inspectNetwork(e *engine.Engine, c *engine.Container) (netHostConfig, netwo
 		key := fmt.Sprintf("%d/%s", p.ContainerPort, p.Proto)
 		ns.Ports[key] = append(ns.Ports[key], portBinding{HostIP: hostIPOf(p), HostPort: strconv.Itoa(int(p.HostPort))})
 	}
-	ep := &endpointSettings{Aliases: st.Aliases, NetworkID: st.NetworkID, EndpointID: st.HostIf,
-		IPAddress: st.IP.String(), IPPrefixLen: st.PrefixLen, MacAddress: st.MAC}
-	if st.Gateway.IsValid() {
-		ep.Gateway = st.Gateway.String()
+	for _, x := range st.All() {
+		ep := &endpointSettings{Aliases: x.Aliases, NetworkID: x.NetworkID, EndpointID: x.HostIf,
+			IPAddress: x.IP.String(), IPPrefixLen: x.PrefixLen, MacAddress: x.MAC}
+		if x.Gateway.IsValid() {
+			ep.Gateway = x.Gateway.String()
+		}
+		ns.Networks[x.Network] = ep
 	}
-	ns.Networks[st.Network] = ep
 	if st.Network == "bridge" {
 		// Docker fills the top-level fields for the default network only.
+		ep := ns.Networks["bridge"]
 		ns.Gateway, ns.IPAddress, ns.IPPrefixLen, ns.MacAddress = ep.Gateway, ep.IPAddress, ep.IPPrefixLen, ep.MacAddress
 	}
 	return hc, ns

@@ -14,11 +14,9 @@ import (
 	"berth/network/nft"
 )
 
-// defaultNetwork is --network's default. Docker's is "bridge"; berth's
-// stays "none" until every test and benchmark runs berth inside a network
-// namespace of its own, so that none of them makes berth0, nftables rules
-// or ip_forward on the host.
-const defaultNetwork = "none"
+// defaultNetwork is --network's default: the default network, bridge
+// (berth0, NAT for outbound traffic), as Docker's.
+const defaultNetwork = "bridge"
 
 // netFlags are the networking flags of create and run.
 type netFlags struct {

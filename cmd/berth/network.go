@@ -35,7 +35,7 @@ func (g *globals) openNetworks() (*network.Store, error) {
 func newNetworkCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "network", Short: "manage networks"}
 	cmd.AddCommand(newNetworkCreateCommand(g), newNetworkLsCommand(g), newNetworkInspectCommand(g),
-		newNetworkRmCommand(g), newNetworkPruneCommand(g))
+		newNetworkRmCommand(g), newNetworkPruneCommand(g), newNetworkConnectCommand(g), newNetworkDisconnectCommand(g))
 	return cmd
 }
 

@@ -23,9 +23,12 @@ type handler struct {
 	current   func() *table   // the records now
 	refresh   func() *table   // the records after a check that the file did not change
 	upstreams func() []string // the host's resolvers now
-	fwd       *forwarder
-	ttl       uint32
-	log       *slog.Logger
+	// linked returns another network's records (nil if it has none), for
+	// a client that is on that network too.
+	linked func(id string) *table
+	fwd    *forwarder
+	ttl    uint32
+	log    *slog.Logger
 }
 
 // ServeDNS implements mdns.Handler.
@@ -37,7 +40,7 @@ func (h *handler) ServeDNS(w mdns.ResponseWriter, r *mdns.Msg) {
 		// forwarder. Dropped, as a closed port would be.
 		return
 	}
-	resp := h.answer(context.Background(), r, tcp)
+	resp := h.answerFrom(context.Background(), r, tcp, addrOf(w.RemoteAddr()))
 	if resp == nil {
 		return
 	}
@@ -46,19 +49,25 @@ func (h *handler) ServeDNS(w mdns.ResponseWriter, r *mdns.Msg) {
 	}
 }
 
+// addrOf is a client's address (the zero Addr if it is neither UDP nor
+// TCP).
+func addrOf(addr net.Addr) netip.Addr {
+	switch a := addr.(type) {
+	case *net.UDPAddr:
+		return a.AddrPort().Addr().Unmap()
+	case *net.TCPAddr:
+		return a.AddrPort().Addr().Unmap()
+	}
+	return netip.Addr{}
+}
+
 // allowed reports whether a query from addr is served: from the network's
 // own subnets or from the host's loopback (the host itself, tests).
 func (h *handler) allowed(addr net.Addr) bool {
-	var ip netip.Addr
-	switch a := addr.(type) {
-	case *net.UDPAddr:
-		ip = a.AddrPort().Addr()
-	case *net.TCPAddr:
-		ip = a.AddrPort().Addr()
-	default:
+	ip := addrOf(addr)
+	if !ip.IsValid() {
 		return false
 	}
-	ip = ip.Unmap()
 	t := h.current()
 	if ip.IsLoopback() || len(t.subnets) == 0 {
 		return true
@@ -74,6 +83,12 @@ func (h *handler) allowed(addr net.Addr) bool {
 // answer computes the response to r (nil: send none). Over UDP the answer
 // is never larger than the client allowed.
 func (h *handler) answer(ctx context.Context, r *mdns.Msg, tcp bool) *mdns.Msg {
+	return h.answerFrom(ctx, r, tcp, netip.Addr{})
+}
+
+// answerFrom is answer for a query from the address from, which may be a
+// container on other networks too: their names are answered as well.
+func (h *handler) answerFrom(ctx context.Context, r *mdns.Msg, tcp bool, from netip.Addr) *mdns.Msg {
 	if r == nil || r.Response {
 		return nil // never answer an answer: no loops between servers
 	}
@@ -105,6 +120,15 @@ func (h *handler) answer(ctx context.Context, r *mdns.Msg, tcp bool) *mdns.Msg {
 		// A name just added may not be loaded yet: look at the file first.
 		if t2 := h.refresh(); t2 != t {
 			rcode, local = h.local(t2, resp, q, name)
+		}
+	}
+	if !local && h.linked != nil && from.IsValid() {
+		for _, id := range h.current().linked[from] {
+			if lt := h.linked(id); lt != nil {
+				if rcode, local = h.local(lt, resp, q, name); local {
+					break
+				}
+			}
 		}
 	}
 	if local {

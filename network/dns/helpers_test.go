@@ -82,13 +82,19 @@ type testServer struct {
 // startServer runs Serve on 127.0.0.2 (a free port) until the test ends.
 func startServer(t *testing.T, root string, upstreams []string, timeout time.Duration) *testServer {
 	t.Helper()
+	return startServerWith(t, root, upstreams, timeout, 0)
+}
+
+// startServerWith is startServer with the server's Linger.
+func startServerWith(t *testing.T, root string, upstreams []string, timeout, linger time.Duration) *testServer {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan netip.AddrPort, 1)
 	ts := &testServer{done: make(chan error, 1)}
 	go func() {
 		ts.done <- Serve(ctx, Options{
 			Root: root, Network: testNet, Listen: "127.0.0.2:0",
-			Upstreams: upstreams, Poll: 20 * time.Millisecond, Timeout: timeout,
+			Upstreams: upstreams, Poll: 20 * time.Millisecond, Timeout: timeout, Linger: linger,
 			Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug})),
 			Ready:  func(a netip.AddrPort) { ready <- a },
 		})

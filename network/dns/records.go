@@ -18,6 +18,7 @@ const (
 	maxNamesPerEntry   = 256
 	maxAddrsPerEntry   = 64
 	maxSubnets         = 64
+	maxLinkedNetworks  = 64
 	recordsFileVersion = 1
 )
 
@@ -51,6 +52,11 @@ type Container struct {
 	// IPv4 and IPv6 are the container's addresses on this network.
 	IPv4 []string `json:"ipv4,omitempty"`
 	IPv6 []string `json:"ipv6,omitempty"`
+	// Networks are the IDs of the container's other networks: its queries
+	// that this network cannot answer are looked up in their records too,
+	// so that a container on several networks resolves the names of each
+	// (as Docker's), and a container on this one only does not.
+	Networks []string `json:"networks,omitempty"`
 }
 
 // host is what one name resolves to.
@@ -66,6 +72,8 @@ type table struct {
 	subnets []netip.Prefix
 	count   int // containers
 	listen  string
+	// linked maps a container's address to its other networks' IDs.
+	linked map[netip.Addr][]string
 }
 
 // ParseRecords decodes and checks a records file.
@@ -102,6 +110,7 @@ func compile(r *Records) (*table, error) {
 	t := &table{
 		names:  make(map[string]*host),
 		ptr:    make(map[netip.Addr]string),
+		linked: make(map[netip.Addr][]string),
 		count:  len(r.Containers),
 		listen: r.Listen,
 	}
@@ -154,6 +163,19 @@ func addContainer(t *table, c *Container) error {
 			return fmt.Errorf("bad IPv6 address %.64q", s)
 		}
 		h.v6 = append(h.v6, a)
+	}
+	if len(c.Networks) > maxLinkedNetworks {
+		return errors.New("too many networks")
+	}
+	for _, id := range c.Networks {
+		if !isHexID(id) {
+			return fmt.Errorf("network id %.64q is not 64 lower-case hex digits", id)
+		}
+	}
+	if len(c.Networks) > 0 {
+		for _, a := range append(append([]netip.Addr(nil), h.v4...), h.v6...) {
+			t.linked[a] = c.Networks
+		}
 	}
 	names := make([]string, 0, len(c.Names)+2)
 	for _, n := range c.Names {

@@ -37,6 +37,8 @@ func TestParseRecordsRejects(t *testing.T) {
 		"domain":         strings.Replace(ok, `"containers"`, `"domain":"a b","containers"`, 1),
 		"many names":     strings.Replace(ok, `["web"]`, `[`+strings.Repeat(`"a",`, 300)+`"b"]`, 1),
 		"null container": `{"version":1,"containers":[null]}`,
+		"network id":     strings.Replace(ok, `"ipv4"`, `"networks":["../../etc"],"ipv4"`, 1),
+		"many networks":  strings.Replace(ok, `"ipv4"`, `"networks":[`+strings.Repeat(`"`+idWeb+`",`, 64)+`"`+idWeb+`"],"ipv4"`, 1),
 	} {
 		if _, err := ParseRecords([]byte(bad)); err == nil {
 			t.Errorf("%s: accepted", name)

@@ -43,6 +43,10 @@ type Options struct {
 	// changes; default 500 ms. (A name missing from the records also makes
 	// the server look at once.)
 	Poll time.Duration
+	// Linger is how long the server stays once no container is left, so
+	// that containers started one after another (run --rm) find it
+	// running; 0 exits at once. A removed network's server ends at once.
+	Linger time.Duration
 	// Timeout is the wait for one upstream over one transport; default 2 s.
 	Timeout time.Duration
 	// TTL of local answers in seconds; default 5.
@@ -72,7 +76,7 @@ func Serve(ctx context.Context, o Options) error {
 	}
 	defer pidf.Close()
 
-	st := &state{dir: dir, log: log, resolvConf: o.ResolvConf}
+	st := &state{dir: dir, root: o.Root, log: log, resolvConf: o.ResolvConf}
 	if st.resolvConf == "" {
 		st.resolvConf = "/etc/resolv.conf"
 	}
@@ -107,6 +111,7 @@ func Serve(ctx context.Context, o Options) error {
 		current:   st.table,
 		refresh:   st.refresh,
 		upstreams: st.upstreams,
+		linked:    st.linked,
 		fwd:       newForwarder(o.Timeout),
 		ttl:       o.TTL,
 		log:       log,
@@ -154,6 +159,7 @@ func Serve(ctx context.Context, o Options) error {
 	}
 	tick := time.NewTicker(poll)
 	defer tick.Stop()
+	var emptySince time.Time // since when no container is left
 	for {
 		select {
 		case <-ctx.Done():
@@ -167,7 +173,13 @@ func Serve(ctx context.Context, o Options) error {
 			if o.Upstreams == nil {
 				st.reloadUpstreams()
 			}
-			if gone, empty := st.reload(); gone || empty {
+			gone, empty := st.reload()
+			if !empty {
+				emptySince = time.Time{}
+			} else if emptySince.IsZero() {
+				emptySince = time.Now()
+			}
+			if gone || (empty && time.Since(emptySince) >= o.Linger) {
 				if st.exitIfEmpty(func() { shutdown(servers, &wg); pidf.Close() }) {
 					log.Info("dns server exits: no container left on the network")
 					return nil
@@ -266,6 +278,7 @@ func writePid(f *os.File) error {
 // state is the server's view of its files.
 type state struct {
 	dir        string
+	root       string // berth's root: other networks' records are under it
 	resolvConf string
 	self       netip.AddrPort
 	log        *slog.Logger
@@ -273,8 +286,9 @@ type state struct {
 	cur atomic.Pointer[table]
 	ups atomic.Pointer[[]string]
 
-	mu       sync.Mutex // serialises reloads; guards the stamps
-	stamp    stamp      // of the records loaded (or found broken)
+	mu       sync.Mutex // serialises reloads; guards the stamps and others
+	others   map[string]linkedTable
+	stamp    stamp // of the records loaded (or found broken)
 	upsStamp stamp
 }
 
@@ -353,6 +367,12 @@ func (s *state) reload() (gone, empty bool) {
 // sees no server and starts one.
 func (s *state) exitIfEmpty(stop func()) bool {
 	lock, err := flockFile(filepath.Join(s.dir, lockName), unix.LOCK_EX)
+	if errors.Is(err, os.ErrNotExist) {
+		// The network's directory went whole (its root removed): no one
+		// can add a container any more.
+		stop()
+		return true
+	}
 	if err != nil {
 		s.log.Warn("lock records", "err", err)
 		return false
@@ -393,4 +413,39 @@ func (s *state) reloadUpstreams() {
 		ups = nil
 	}
 	s.ups.Store(&ups)
+}
+
+// linkedTable is another network's records as last loaded.
+type linkedTable struct {
+	stamp stamp
+	t     *table
+}
+
+// linked returns the records of the network id (another network of a
+// client), reloaded when its file changed; nil when it has none or they
+// are broken.
+func (s *state) linked(id string) *table {
+	dir, err := Dir(s.root, id)
+	if err != nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, ok, err := stampOf(filepath.Join(dir, recordsName))
+	if err != nil || !ok {
+		delete(s.others, id)
+		return nil
+	}
+	if c, ok := s.others[id]; ok && c.stamp == st {
+		return c.t
+	}
+	var t *table
+	if r, err := ReadRecords(dir); err == nil {
+		t, _ = compile(r)
+	}
+	if s.others == nil {
+		s.others = map[string]linkedTable{}
+	}
+	s.others[id] = linkedTable{stamp: st, t: t}
+	return t
 }

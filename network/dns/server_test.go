@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -230,6 +231,69 @@ func TestExitWhenEmpty(t *testing.T) {
 	}
 	if pid, err := Running(filepath.Join(root, "networks", testNet)); pid != 0 || err != nil {
 		t.Errorf("Running after exit: %d %v", pid, err)
+	}
+}
+
+// TestExitWhenDirRemoved: the network's directory removed whole (a test's
+// root deleted right after its last container) ends the server; it once
+// kept running, unable to take the lock in the missing directory.
+func TestExitWhenDirRemoved(t *testing.T) {
+	root := newRoot(t)
+	update(t, root, baseRecords)
+	s := startServer(t, root, []string{}, 200*time.Millisecond)
+	if err := os.RemoveAll(filepath.Join(root, "networks", testNet)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-s.done:
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.done <- nil // for the cleanup
+	case <-time.After(3 * time.Second):
+		t.Fatal("server still runs with its network's directory gone")
+	}
+}
+
+// TestLinger: with Linger the server outlives its last container for that
+// long, serves a container added meanwhile, and ends once empty for the
+// whole time.
+func TestLinger(t *testing.T) {
+	root := newRoot(t)
+	update(t, root, baseRecords)
+	s := startServerWith(t, root, []string{}, 200*time.Millisecond, 600*time.Millisecond)
+	empty := func() { update(t, root, func(r *Records) error { r.Containers = nil; return nil }) }
+	empty()
+	time.Sleep(300 * time.Millisecond)
+	select {
+	case err := <-s.done:
+		t.Fatalf("ended within its linger: %v", err)
+	default:
+	}
+	// Refilled within the linger: it serves the new name and stays.
+	update(t, root, baseRecords)
+	if got := strings.Join(addrs(query(t, "udp", s.addr, "web.", mdns.TypeA)), ","); got != "10.89.0.2" {
+		t.Errorf("web after the refill: %q", got)
+	}
+	time.Sleep(700 * time.Millisecond)
+	select {
+	case err := <-s.done:
+		t.Fatalf("ended with containers: %v", err)
+	default:
+	}
+	start := time.Now()
+	empty()
+	select {
+	case err := <-s.done:
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.done <- nil // for the cleanup
+		if d := time.Since(start); d < 500*time.Millisecond {
+			t.Errorf("ended %v after the last container, before its linger", d)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("server still runs long after its linger")
 	}
 }
 

@@ -73,12 +73,15 @@ func networkRules(n Network) []newRule {
 }
 
 // AddNetwork installs a network's rules, replacing any it had (so it is
-// also how the engine restores them after a reboot).
+// also how the engine restores them after a reboot); rules already as
+// they should be (the same chains and comments: a network's rules follow
+// from its record, which does not change) are left alone, without a
+// commit.
 func (f *Firewall) AddNetwork(n Network) error {
 	if err := n.validate(); err != nil {
 		return err
 	}
-	return f.replace("net="+n.ID, networkRules(n))
+	return f.update("net="+n.ID, networkRules(n), true)
 }
 
 // RemoveNetwork removes every rule of the network id; none is fine.

@@ -446,3 +446,54 @@ func TestIsolationEndToEnd(t *testing.T) {
 		}
 	}
 }
+
+// TestAddNetworkKeepsSame: adding a network's rules again leaves them as
+// they are (the same handles: no commit); one of them missing, the whole
+// set is made again.
+func TestAddNetworkKeepsSame(t *testing.T) {
+	f := newFirewall(t)
+	n := Network{ID: strings.Repeat("a", 64), Bridge: "br-aaaaaaaaaaaa", Subnet: netip.MustParsePrefix("10.77.0.0/16")}
+	handles := func() []uint64 {
+		rules, err := f.List()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []uint64
+		for _, r := range rules {
+			out = append(out, r.Handle)
+		}
+		return out
+	}
+	if err := f.AddNetwork(n); err != nil {
+		t.Fatal(err)
+	}
+	first := handles()
+	if len(first) == 0 {
+		t.Fatal("no rules after AddNetwork")
+	}
+	if err := f.AddNetwork(n); err != nil {
+		t.Fatal(err)
+	}
+	if again := handles(); fmt.Sprint(again) != fmt.Sprint(first) {
+		t.Errorf("rules made again: %v, then %v", first, again)
+	}
+	rules, err := f.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, "nft", "delete", "rule", "inet", TableName, rules[0].Chain, "handle", fmt.Sprint(rules[0].Handle))
+	if err := f.AddNetwork(n); err != nil {
+		t.Fatal(err)
+	}
+	if got := count(t, f, "net="+n.ID); got != len(first) {
+		t.Errorf("after a rule was deleted by hand: %d rules, want %d", got, len(first))
+	}
+	// Another internal flag: other rules, so they are made again.
+	n.Internal = true
+	if err := f.AddNetwork(n); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := count(t, f, "net="+n.ID), len(networkRules(n)); got != want {
+		t.Errorf("internal: %d rules, want %d", got, want)
+	}
+}

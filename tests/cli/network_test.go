@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -213,22 +214,37 @@ func TestNetworkBridge(t *testing.T) {
 	}
 }
 
-// TestNetworkLifecycles: 20 containers that publish ports, end in every
-// way (rm -f while running, stop then rm, exiting by themselves, a monitor
-// killed with SIGKILL) leave no netns file, lease, veth or rule.
+// TestNetworkLifecycles: 50 containers on the default network (publishing
+// ports) and on a user network (with DNS names, some joined to it with
+// network connect) end in every way — rm -f while running, stop then rm,
+// exiting by themselves, a monitor killed with SIGKILL — and leave no
+// link, address, rule, lease, DNS entry, netns file or mount.
 func TestNetworkLifecycles(t *testing.T) {
 	e := newNetnsEnv(t)
-	if got := netCounts(t, e); got != noNetLeft {
-		t.Fatalf("before: %s", got)
+	e.must("network", "create", "n1")
+	// The bridges and each network's rules stay once made: warm up both.
+	e.must("run", "--rm", "busybox", "true")
+	e.must("run", "--rm", "--network", "n1", "busybox", "true")
+	before := netSnapshot(t, e)
+	killMonitor := func(name string) {
+		t.Helper()
+		id := strings.TrimSpace(e.must("inspect", "-f", "{{.Id}}", name))
+		b, err := os.ReadFile(filepath.Join(e.root, "containers", id, "monitor.pid"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command("kill", "-9", strings.TrimSpace(string(b))).CombinedOutput(); err != nil {
+			t.Fatalf("kill the monitor: %v %s", err, out)
+		}
 	}
-	for i := 0; i < 20; i++ {
+	for i := 0; i < 50; i++ {
 		name := fmt.Sprintf("c%d", i)
-		switch i % 4 {
+		switch i % 5 {
 		case 0:
-			e.must("run", "-d", "--name", name, "--network", "bridge", "-p", "80", "busybox", "sleep", "100")
+			e.must("run", "-d", "--name", name, "-p", "80", "busybox", "sleep", "100")
 			e.must("rm", "-f", name)
 		case 1:
-			e.must("run", "-d", "--name", name, "--network", "bridge", "-p", "80", "busybox", "sleep", "100")
+			e.must("run", "-d", "--name", name, "--network", "n1", "--network-alias", "alias"+name, "busybox", "sleep", "100")
 			e.must("stop", "-t", "0", name)
 			if got := netCounts(t, e); got != noNetLeft {
 				t.Errorf("after stop of %s: %s", name, got)
@@ -236,24 +252,142 @@ func TestNetworkLifecycles(t *testing.T) {
 			e.must("rm", name)
 		case 2:
 			// Ends by itself: its monitor's exit command releases the network.
-			e.must("run", "-d", "--name", name, "--network", "bridge", "-p", "80", "busybox", "true")
+			e.must("run", "-d", "--name", name, "--network", "n1", "-p", "80", "busybox", "true")
 			waitFor(t, func() bool { return netCounts(t, e) == noNetLeft }, "the network of "+name+" released by its monitor")
 			e.must("rm", name)
 		case 3:
-			e.must("run", "-d", "--name", name, "--network", "bridge", "-p", "80", "busybox", "sleep", "100")
-			id := strings.TrimSpace(e.must("inspect", "-f", "{{.Id}}", name))
-			b, err := os.ReadFile(filepath.Join(e.root, "containers", id, "monitor.pid"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if out, err := exec.Command("kill", "-9", strings.TrimSpace(string(b))).CombinedOutput(); err != nil {
-				t.Fatalf("kill the monitor: %v %s", err, out)
-			}
+			e.must("run", "-d", "--name", name, "-p", "80", "busybox", "sleep", "100")
+			killMonitor(name)
+			e.must("rm", "-f", name)
+		case 4:
+			e.must("run", "-d", "--name", name, "-p", "80", "busybox", "sleep", "100")
+			e.must("network", "connect", "--alias", "x"+name, "n1", name)
+			killMonitor(name)
 			e.must("rm", "-f", name)
 		}
 	}
 	if got := netCounts(t, e); got != noNetLeft {
-		t.Errorf("after 20 containers: %s", got)
+		t.Errorf("after 50 containers: %s", got)
+	}
+	if after := netSnapshot(t, e); after != before {
+		t.Errorf("after 50 containers:\n%s\nbefore:\n%s", after, before)
+	}
+}
+
+// netSnapshot counts all that berth's networking holds in the test's
+// namespace and root: links, addresses, nftables rules, leases, DNS
+// entries, netns files and mounts.
+func netSnapshot(t *testing.T, e *env) string {
+	t.Helper()
+	links := strings.Count(nsRun(t, e.netns, "ip", "-o", "link"), "\n")
+	addrs := strings.Count(nsRun(t, e.netns, "ip", "-o", "addr"), "\n")
+	ruleset, _ := exec.Command("nsenter", "--net="+e.netns, "nft", "-a", "list", "ruleset").CombinedOutput()
+	rules := 0
+	for _, l := range strings.Split(string(ruleset), "\n") {
+		// Rules carry a handle and are not chain or table headers.
+		if strings.Contains(l, "# handle") && !strings.Contains(l, "{") {
+			rules++
+		}
+	}
+	st, err := network.Open(e.root, network.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leases, err := st.Leases()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dnsEntries := 0
+	files, _ := filepath.Glob(filepath.Join(e.root, "networks", "*", "dns.json"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dnsEntries += strings.Count(string(b), `"id"`)
+	}
+	nsFiles, _ := os.ReadDir(filepath.Join(e.root, "netns"))
+	mi, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mounts := strings.Count(string(mi), " "+e.root+"/")
+	return fmt.Sprintf("links %d, addresses %d, nft rules %d, leases %d, dns entries %d, netns files %d, mounts %d",
+		links, addrs, rules, len(leases), dnsEntries, len(nsFiles), mounts)
+}
+
+// TestNetworkReboot: after a simulated reboot — every monitor, container
+// and DNS server killed, the netns and rootfs mounts gone, the bridges and
+// berth's nftables table deleted — ps lists the containers as exited, a
+// stopped container starts again (bridge, rules, address, names made
+// anew), published ports work again, and rm and network rm leave nothing.
+func TestNetworkReboot(t *testing.T) {
+	e := newNetnsEnv(t)
+	e.must("network", "create", "--subnet", "172.30.0.0/16", "n1")
+	e.must("run", "-d", "--name", "web", "-p", "8080:80", "busybox", "sh", "-c",
+		"echo hi > /tmp/index.html; exec httpd -f -p 80 -h /tmp")
+	e.must("run", "-d", "--name", "app", "--network", "n1", "busybox", "sleep", "1000")
+	e.must("run", "-d", "--name", "later", "--network", "n1", "busybox", "sleep", "1000")
+	e.must("stop", "-t", "0", "later")
+	httpGet(t, e.netns, "127.0.0.1:8080", "/")
+
+	// The reboot: processes die, mounts, links and rules vanish.
+	var pids []string
+	for _, pat := range []string{"containers/*/monitor.pid", "containers/*/init.pid", "networks/*/dns.pid"} {
+		files, _ := filepath.Glob(filepath.Join(e.root, pat))
+		for _, f := range files {
+			if b, err := os.ReadFile(f); err == nil && strings.TrimSpace(string(b)) != "" {
+				pids = append(pids, strings.TrimSpace(string(b)))
+			}
+		}
+	}
+	if len(pids) < 5 {
+		t.Fatalf("found %d processes to kill, want monitors, containers and a DNS server: %v", len(pids), pids)
+	}
+	for _, p := range pids {
+		_ = exec.Command("kill", "-9", p).Run()
+	}
+	mi, _ := os.ReadFile("/proc/self/mountinfo")
+	var mounts []string
+	for _, l := range strings.Split(string(mi), "\n") {
+		if f := strings.Fields(l); len(f) > 4 && strings.HasPrefix(f[4], e.root+"/") {
+			mounts = append(mounts, f[4])
+		}
+	}
+	sort.Sort(sort.Reverse(sort.StringSlice(mounts)))
+	for _, m := range mounts {
+		if out, err := exec.Command("umount", "-l", m).CombinedOutput(); err != nil {
+			t.Fatalf("umount %s: %v %s", m, err, out)
+		}
+	}
+	for _, l := range strings.Fields(nsRun(t, e.netns, "sh", "-c", "ip -o link show type bridge | cut -d: -f2")) {
+		nsRun(t, e.netns, "ip", "link", "del", l)
+	}
+	nsRun(t, e.netns, "nft", "delete", "table", "inet", "berth")
+
+	if out := e.must("ps", "-a", "--format", "{{.Names}} {{.State}}"); strings.Count(out, "exited") != 3 {
+		t.Errorf("ps -a after the reboot: %q", out)
+	}
+	e.must("start", "later")
+	if out := e.must("exec", "later", "ip", "-o", "-4", "addr", "show", "eth0"); !strings.Contains(out, " 172.30.") {
+		t.Errorf("later's address after the reboot: %q", out)
+	}
+	if out := e.must("exec", "later", "nslookup", "later", "172.30.0.1"); !strings.Contains(out, "172.30.") {
+		t.Errorf("later's name after the reboot: %q", out)
+	}
+	e.must("start", "web")
+	if body := httpGet(t, e.netns, "127.0.0.1:8080", "/index.html"); !strings.HasSuffix(body, "hi\n") {
+		t.Errorf("the published port after the reboot: %q", body)
+	}
+	// The leases of the dead containers hold until rm; then they go.
+	e.fails(1, "has active endpoints", "network", "rm", "n1")
+	e.must("rm", "-f", "web", "app", "later")
+	if got := netCounts(t, e); got != noNetLeft {
+		t.Errorf("after rm: %s", got)
+	}
+	e.must("network", "rm", "n1")
+	if out := nsRun(t, e.netns, "ip", "-o", "link", "show", "type", "bridge"); strings.Contains(out, "br-") {
+		t.Errorf("n1's bridge after network rm: %q", out)
 	}
 }
 
@@ -268,7 +402,16 @@ func TestNetworkContainerMode(t *testing.T) {
 		t.Errorf("second's eth0: %q, want %s", out, ip)
 	}
 	e.fails(125, "conflicting options", "run", "-d", "--network", "container:first", "-p", "80", "busybox", "true")
-	e.must("rm", "-f", "second", "first")
+	// first goes while second still holds the namespace: its veth goes
+	// too (as Docker takes the endpoint), nothing of first stays.
+	e.must("rm", "-f", "first")
+	if out := e.must("exec", "second", "ip", "-o", "link"); strings.Contains(out, "eth0") {
+		t.Errorf("second keeps first's eth0 after rm of first: %q", out)
+	}
+	if got := netCounts(t, e); got != noNetLeft {
+		t.Errorf("after rm of first: %s", got)
+	}
+	e.must("rm", "-f", "second")
 	if got := netCounts(t, e); got != noNetLeft {
 		t.Errorf("after rm: %s", got)
 	}
@@ -353,7 +496,9 @@ func TestNetworkUser(t *testing.T) {
 			t.Errorf("wget http://%s/: %q", name, out)
 		}
 	}
-	if out, _, code := e.run(nil, "run", "--rm", "--network", "bridge", "busybox", "wget", "-T", "2", "-qO-", "http://172.30.100.104/index.html"); code == 0 || out != "" {
+	if out, _, code := e.run(nil, "run", "--rm", "--network", "bridge", "busybox", "sh", "-c",
+		// Not wget as PID 1: it would ignore timeout's SIGTERM.
+		"timeout 5 wget -qO- http://172.30.100.104/index.html; exit $?"); !unreachable(code) || out != "" {
 		t.Errorf("the default network reached n1: %d %q", code, out)
 	}
 	e.fails(125, "only when connecting to networks with user configured subnets", "run", "--rm", "--ip", "172.17.0.50", "--network", "bridge", "busybox", "true")
@@ -416,5 +561,31 @@ func TestNetworkBadFlags(t *testing.T) {
 	}
 	if got := netCounts(t, e); got != noNetLeft {
 		t.Errorf("after failed runs: %s", got)
+	}
+}
+
+// TestNetArgs: the harness gives run and create `--network none` unless a
+// network is named or the env has a namespace of its own, also after
+// global flags and with `container`.
+func TestNetArgs(t *testing.T) {
+	e := &env{t: t}
+	for in, want := range map[string]string{
+		"run --rm busybox true":                         "run --network none --rm busybox true",
+		"--snapshotter native run --rm nat ls":          "--snapshotter native run --network none --rm nat ls",
+		"container create busybox":                      "container create --network none busybox",
+		"run --network bridge busybox":                  "run --network bridge busybox",
+		"run --net=host busybox":                        "run --net=host busybox",
+		"ps -a":                                         "ps -a",
+		"image bootstrap busybox":                       "image bootstrap busybox",
+		"exec web run":                                  "exec web run",
+		"--root /x --snapshotter=native create busybox": "--root /x --snapshotter=native create --network none busybox",
+	} {
+		if got := strings.Join(e.netArgs(strings.Fields(in)), " "); got != want {
+			t.Errorf("%q: %q, want %q", in, got, want)
+		}
+	}
+	e.netns = "/some/ns"
+	if got := strings.Join(e.netArgs([]string{"run", "busybox"}), " "); got != "run busybox" {
+		t.Errorf("in a namespace of its own: %q", got)
 	}
 }

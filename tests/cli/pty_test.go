@@ -70,7 +70,7 @@ func (e *env) startTerminal(rows, cols uint16, args ...string) *terminal {
 	}
 	tm := &terminal{t: e.t, master: master, slave: slave, done: make(chan struct{}), change: make(chan struct{})}
 	tm.resize(rows, cols)
-	tm.cmd = exec.Command(binary, append([]string{"--root", e.root}, args...)...)
+	tm.cmd = exec.Command(binary, append([]string{"--root", e.root}, e.netArgs(args)...)...)
 	tm.cmd.Stdin, tm.cmd.Stdout, tm.cmd.Stderr = slave, slave, slave
 	tm.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
 	if err := tm.cmd.Start(); err != nil {

@@ -5,7 +5,7 @@
 # binary's status, 0 when all pass), 124 when the guest timed out, 125 when
 # no result marker was seen (kernel panic, boot failure).
 #
-# usage: scripts/vm/run-v2.sh [-t SECONDS] [-l LOG] [-r RUNTIME] [-f SRC[:DST]]... [TEST.BIN[=FLAGS]...]
+# usage: scripts/vm/run-v2.sh [-t SECONDS] [-l LOG] [-r RUNTIME] [-e] [-f SRC[:DST]]... [TEST.BIN[=FLAGS]...]
 #   -t  guest timeout (default $VM_TIMEOUT or 1200)
 #   -l  serial log (default bin/vm/run-v2.log)
 #   -f  extra file copied into the initramfs at DST (default /opt/<basename>),
@@ -13,6 +13,11 @@
 #   -r  a prebuilt static berth-runtime (make build's bin/berth-runtime): the
 #       guest has no Go, so a `go` shim in its PATH answers tests/runtime's
 #       TestMain `go build ... -o OUT berth/cmd/berth-runtime` by copying it
+#   -e  also the engine: tests/cli's end-to-end tests of the berth CLI
+#       ($VM_CLI_RUN selects them: run, stop, restart policies, a killed
+#       monitor, stats/update/pause, --init, volumes) with make build's
+#       bin/berth, bin/berth-init, the -r runtime and a static build of the
+#       C monitor, handed to the tests through BERTH_TEST_BINDIR
 #   TEST.BIN: static Go test binaries (go test -c, see below); run in order
 #       in the guest, from /tmp, with $VM_TESTFLAGS (default -test.v
 #       -test.count=1) or, after "=", flags of its own (one word each, e.g.
@@ -38,12 +43,14 @@ MODULES=${VM_MODULES:-overlay veth bridge virtio_pci virtio_blk}
 EXTRA=""
 
 RUNTIME=""
-while getopts t:l:f:r: o; do
+ENGINE=0
+while getopts t:l:f:r:e o; do
 	case $o in
 	t) TIMEOUT=$OPTARG ;;
 	l) LOG=$OPTARG ;;
 	f) EXTRA="$EXTRA $OPTARG" ;;
 	r) RUNTIME=$OPTARG ;;
+	e) ENGINE=1 ;;
 	*) sed -n '2,30p' "$0"; exit 2 ;;
 	esac
 done
@@ -84,6 +91,7 @@ moddir=$kdir/lib/modules/$kver
 # ones (they skip here), update, events, pause, OOM, devices, cgroup
 # namespace, and lifecycle tests whose cleanup goes through the cgroup.
 RUNTIME_RUN=${VM_RUNTIME_RUN:-'^(TestCgroup.*|TestUpdate.*|TestEvents.*|TestPauseResume|TestOOMKill|TestForkBombPidsLimit|TestBlkioWeight|TestHugetlbLimit|TestUnapplicableLimits|TestFeatureCgroupNamespace|TestFeatureDefaultDevices|TestFeatureLinuxDevices|TestExecJoinsNamespacesAndCgroup|TestRunForegroundExitStatus|TestCreateStartDeleteLifecycle|TestKillAll|TestDeleteStoppedKillsLeftovers|TestDeleteForceRunning|TestPsHostPids)$'}
+CLI_RUN=${VM_CLI_RUN:-'^(TestRunForeground|TestRunDetachedLifecycle|TestRestartPolicyAndKilledMonitor|TestStatsUpdateInfo|TestInit|TestVolumes|TestStopTimeouts)$'}
 if [ $# -eq 0 ]; then
 	GO=${GO:-$(command -v go 2>/dev/null || ls /usr/local/go/bin/go /usr/lib/go-1.23/bin/go 2>/dev/null | head -1)}
 	(cd "$ROOT" && CGO_ENABLED=1 "$GO" test -c -tags osusergo,netgo \
@@ -93,6 +101,11 @@ if [ $# -eq 0 ]; then
 		(cd "$ROOT" && CGO_ENABLED=1 "$GO" test -c -tags osusergo,netgo \
 			-ldflags '-extldflags "-static"' -o "$CACHE/runtime.test" ./tests/runtime)
 		set -- "$@" "$CACHE/runtime.test=-test.v -test.count=1 -test.timeout=15m -test.run=$RUNTIME_RUN"
+	fi
+	if [ "$ENGINE" = 1 ]; then
+		[ -n "$RUNTIME" ] || { echo "run-v2: -e needs -r" >&2; exit 2; }
+		(cd "$ROOT" && CGO_ENABLED=0 "$GO" test -c -tags osusergo,netgo -o "$CACHE/cli.test" ./tests/cli)
+		set -- "$@" "$CACHE/cli.test=-test.v -test.count=1 -test.timeout=15m -test.run=$CLI_RUN"
 	fi
 fi
 
@@ -168,6 +181,15 @@ done
 cp /usr/local/libexec-berth-runtime "$out" && chmod 755 "$out"
 EOF
 	chmod 755 "$ird/usr/local/bin/go"
+fi
+if [ "$ENGINE" = 1 ]; then
+	# The berth binaries for tests/cli (BERTH_TEST_BINDIR); the monitor is
+	# linked statically here, the guest has no libc.
+	mkdir -p "$ird/opt/berth-bin"
+	${CC:-cc} -static -O2 -o "$ird/opt/berth-bin/berth-monitor" "$ROOT"/cmd/berth-monitor/*.c
+	cp "$ROOT/bin/berth" "$ROOT/bin/berth-init" "$ird/opt/berth-bin/"
+	cp "$RUNTIME" "$ird/opt/berth-bin/berth-runtime"
+	VM_ENV="${VM_ENV:-} BERTH_TEST_BINDIR=/opt/berth-bin"
 fi
 printf '%s\n' "${VM_ENV:-}" >"$ird/etc/test-env"
 printf '%s\n' "$TESTFLAGS" >"$ird/etc/test-flags"

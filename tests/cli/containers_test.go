@@ -7,12 +7,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestRunForeground(t *testing.T) {
@@ -238,7 +241,7 @@ func TestRunTerminal(t *testing.T) {
 	if _, err := exec.LookPath("script"); err != nil {
 		t.Skip("script(1) is needed")
 	}
-	cmd := exec.Command("script", "-qec", binary+" --root "+e.root+" run -t --rm busybox sh -c 'tty; exit 5'", "/dev/null")
+	cmd := exec.Command("script", "-qec", binary+" --root "+e.root+" run -t --rm --network none busybox sh -c 'tty; exit 5'", "/dev/null")
 	out, err := cmd.CombinedOutput()
 	if code := cmd.ProcessState.ExitCode(); code != 5 || !strings.Contains(string(out), "/dev/pts/") {
 		t.Errorf("run -t: exit %d (%v), output %q", code, err, out)
@@ -287,6 +290,15 @@ func TestStatsUpdateInfo(t *testing.T) {
 	if out := e.must("info"); !strings.Contains(out, "Running:       1") && !strings.Contains(out, "Running: 1") {
 		t.Errorf("info:\n%s", out)
 	}
+	// The cgroup v2 guest (scripts/vm/run-v2.sh -e) runs this test too.
+	cg := "1"
+	var st unix.Statfs_t
+	if unix.Statfs("/sys/fs/cgroup", &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
+		cg = "2"
+	}
+	if out := e.must("info"); !regexp.MustCompile(`Cgroup Version: +` + cg + `\n`).MatchString(out) {
+		t.Errorf("info, want cgroup version %s:\n%s", cg, out)
+	}
 	// attach gets the output until the container ends.
 	cmd := exec.Command(binary, "--root", e.root, "attach", "--no-stdin", "busy")
 	var out strings.Builder
@@ -334,7 +346,7 @@ func TestVolumes(t *testing.T) {
 func TestRunKilled(t *testing.T) {
 	e := newEnv(t).withBusybox()
 	for i := 0; i < 12; i++ {
-		cmd := exec.Command(binary, "--root", e.root, "run", "-d", "busybox", "sleep", "100")
+		cmd := exec.Command(binary, "--root", e.root, "run", "-d", "--network", "none", "busybox", "sleep", "100")
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -367,7 +379,7 @@ func TestRunKilled(t *testing.T) {
 // Docker's --sig-proxy, and run exits with the container's status.
 func TestRunSignalProxy(t *testing.T) {
 	e := newEnv(t).withBusybox()
-	cmd := exec.Command(binary, "--root", e.root, "run", "--rm", "--init", "busybox", "sh", "-c", "echo ready; sleep 100")
+	cmd := exec.Command(binary, "--root", e.root, "run", "--rm", "--init", "--network", "none", "busybox", "sh", "-c", "echo ready; sleep 100")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -34,6 +34,17 @@ func runMain(m *testing.M) int {
 	defer os.RemoveAll(dir)
 	// berth finds berth-runtime and berth-monitor beside itself.
 	binary = filepath.Join(dir, "berth")
+	if bin := os.Getenv("BERTH_TEST_BINDIR"); bin != "" {
+		// Prebuilt binaries: the cgroup v2 guest (scripts/vm/run-v2.sh -e)
+		// has neither Go nor a C compiler.
+		for _, name := range []string{"berth", "berth-monitor", "berth-init", "berth-runtime"} {
+			if err := copyBinary(filepath.Join(bin, name), filepath.Join(dir, name)); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
+		}
+		return m.Run()
+	}
 	// The monitor is C, built as the Makefile does.
 	if err := monitortest.Build(filepath.Join(dir, "berth-monitor")); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -52,6 +63,15 @@ func runMain(m *testing.M) int {
 		}
 	}
 	return m.Run()
+}
+
+// copyBinary copies an executable for BERTH_TEST_BINDIR.
+func copyBinary(src, dst string) error {
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return fmt.Errorf("BERTH_TEST_BINDIR: %w", err)
+	}
+	return os.WriteFile(dst, data, 0o755)
 }
 
 // env is one test's berth: its own root, removed at the end.
@@ -91,6 +111,7 @@ func (e *env) withBusybox() *env {
 // code.
 func (e *env) run(stdin []byte, args ...string) (string, string, int) {
 	e.t.Helper()
+	args = e.netArgs(args)
 	cmd := exec.Command(binary, append([]string{"--root", e.root}, args...)...)
 	if e.netns != "" {
 		cmd = exec.Command("nsenter", append([]string{"--net=" + e.netns, binary, "--root", e.root}, args...)...)
@@ -128,4 +149,39 @@ func (e *env) fails(code int, want string, args ...string) {
 	if got != code || !strings.Contains(stderr, want) {
 		e.t.Errorf("berth %s: exit %d, stderr %q, stdout %q; want exit %d and %q", strings.Join(args, " "), got, stderr, out, code, want)
 	}
+}
+
+// netArgs gives a run or create that names no network `--network none`
+// unless the env runs berth in a network namespace of its own: berth's
+// default network, bridge, would make berth0, nftables rules and
+// ip_forward in the host's namespace. Networking tests use newNetnsEnv,
+// where the default stays.
+func (e *env) netArgs(args []string) []string {
+	if e.netns != "" {
+		return args
+	}
+	// The verb comes after global flags (--snapshotter native) and an
+	// optional "container".
+	verb := -1
+	for i, a := range args {
+		if a == "run" || a == "create" {
+			verb = i
+			break
+		}
+		flagValue := i > 0 && strings.HasPrefix(args[i-1], "--") && !strings.Contains(args[i-1], "=")
+		if a != "container" && !strings.HasPrefix(a, "-") && !flagValue {
+			return args // another command
+		}
+	}
+	if verb < 0 {
+		return args
+	}
+	for _, a := range args {
+		if a == "--network" || a == "--net" || strings.HasPrefix(a, "--network=") || strings.HasPrefix(a, "--net=") {
+			return args
+		}
+	}
+	out := append([]string(nil), args[:verb+1]...)
+	out = append(out, "--network", "none")
+	return append(out, args[verb+1:]...)
 }

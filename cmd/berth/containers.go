@@ -25,6 +25,9 @@ func newCreateCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := g.pullForRun(cmd.Context(), f.pull, args[0]); err != nil {
+				return err
+			}
 			e, err := g.openEngine(cmd.Context())
 			if err != nil {
 				return err
@@ -63,6 +66,9 @@ func newRunCommand(g *globals) *cobra.Command {
 				if _, err := parseDetachKeys(detachKeys); err != nil {
 					return err
 				}
+			}
+			if err := g.pullForRun(ctx, f.pull, args[0]); err != nil {
+				return err
 			}
 			e, err := g.openEngine(ctx)
 			if err != nil {

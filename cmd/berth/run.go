@@ -59,7 +59,7 @@ func (f *runFlags) register(fs *pflag.FlagSet, run bool) {
 	fs.StringVar(&f.stopSignal, "stop-signal", "", "signal to stop the container")
 	fs.IntVar(&f.stopTimeout, "stop-timeout", -1, "seconds to wait for stop before killing")
 	fs.StringVar(&f.runtime, "runtime", "", "OCI runtime binary for this container")
-	fs.StringVar(&f.pull, "pull", "missing", "pull the image (missing, never; berth has no registry client yet)")
+	fs.StringVar(&f.pull, "pull", "missing", "pull the image before creating the container: missing, always, never")
 	fs.StringVar(&f.network, "network", defaultNetwork, "network: bridge (the default network), NAME, none (loopback only), host, container:NAME|ID")
 	fs.StringVar(&f.network, "net", defaultNetwork, "--network")
 	_ = fs.MarkHidden("net")

@@ -10,7 +10,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/netip"
+	"net/url"
 	"os"
+	"strings"
 
 	"berth/network/ipam"
 )
@@ -29,12 +32,28 @@ type Config struct {
 	// AddressPools are the pools new networks' subnets are chosen from,
 	// in order; ipam.DefaultPools when the file sets none.
 	AddressPools []ipam.Pool
+	// InsecureRegistries are registries (host[:port], or a CIDR of
+	// addresses) the registry client may reach over plain HTTP or with an
+	// unverified certificate; loopback is always allowed, as Docker does.
+	InsecureRegistries []string
+	// RegistryMirrors are URLs tried before Docker Hub for docker.io
+	// images.
+	RegistryMirrors []string
+	// CertsDir holds per-registry TLS material, <dir>/<host[:port]>/ca.crt
+	// (and client.cert, client.key), as Docker's /etc/docker/certs.d.
+	CertsDir string
 }
+
+// DefaultCertsDir is CertsDir when the file sets none.
+const DefaultCertsDir = "/etc/berth/certs.d"
 
 // file is the JSON form; unknown keys are refused so a misspelt key is an
 // error instead of a setting silently ignored.
 type file struct {
 	DefaultAddressPools []poolJSON `json:"default-address-pools"`
+	InsecureRegistries  []string   `json:"insecure-registries"`
+	RegistryMirrors     []string   `json:"registry-mirrors"`
+	CertsDir            string     `json:"certs-dir"`
 }
 
 type poolJSON struct {
@@ -82,7 +101,7 @@ func Load(path string) (*Config, error) {
 // Parse decodes a configuration file's contents; empty (or only
 // whitespace) gives the defaults.
 func Parse(data []byte) (*Config, error) {
-	c := &Config{AddressPools: ipam.DefaultPools()}
+	c := &Config{AddressPools: ipam.DefaultPools(), CertsDir: DefaultCertsDir}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return c, nil
 	}
@@ -94,6 +113,9 @@ func Parse(data []byte) (*Config, error) {
 	}
 	if dec.More() {
 		return nil, errors.New("parse: trailing data after the JSON object")
+	}
+	if err := f.registries(c); err != nil {
+		return nil, err
 	}
 	if f.DefaultAddressPools == nil {
 		return c, nil
@@ -111,4 +133,33 @@ func Parse(data []byte) (*Config, error) {
 	}
 	c.AddressPools = pools
 	return c, nil
+}
+
+// registries copies and checks the registry client's keys.
+func (f *file) registries(c *Config) error {
+	for i, r := range f.InsecureRegistries {
+		if r == "" || strings.ContainsAny(r, " \t\n") {
+			return fmt.Errorf(`"insecure-registries"[%d]: empty or malformed %q`, i, r)
+		}
+		if strings.Contains(r, "://") {
+			return fmt.Errorf(`"insecure-registries"[%d]: %q: give host[:port] or a CIDR, not a URL`, i, r)
+		}
+		if strings.Contains(r, "/") {
+			if _, err := netip.ParsePrefix(r); err != nil {
+				return fmt.Errorf(`"insecure-registries"[%d]: %w`, i, err)
+			}
+		}
+	}
+	for i, m := range f.RegistryMirrors {
+		u, err := url.Parse(m)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf(`"registry-mirrors"[%d]: %q: want an http or https URL`, i, m)
+		}
+	}
+	c.InsecureRegistries = f.InsecureRegistries
+	c.RegistryMirrors = f.RegistryMirrors
+	if f.CertsDir != "" {
+		c.CertsDir = f.CertsDir
+	}
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"text/template"
 	"time"
 
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/spf13/cobra"
 
@@ -16,16 +17,16 @@ import (
 // imageInspect is Docker's `image inspect` object, with the fields berth
 // has.
 type imageInspect struct {
-	ID           string              `json:"Id"`
-	RepoTags     []string            `json:"RepoTags"`
-	RepoDigests  []string            `json:"RepoDigests"`
-	Created      string              `json:"Created"`
-	Author       string              `json:"Author"`
-	Config       ocispec.ImageConfig `json:"Config"`
-	Architecture string              `json:"Architecture"`
-	Variant      string              `json:"Variant,omitempty"`
-	Os           string              `json:"Os"`
-	Size         int64               `json:"Size"`
+	ID           string                          `json:"Id"`
+	RepoTags     []string                        `json:"RepoTags"`
+	RepoDigests  []string                        `json:"RepoDigests"`
+	Created      string                          `json:"Created"`
+	Author       string                          `json:"Author"`
+	Config       dockerspec.DockerOCIImageConfig `json:"Config"`
+	Architecture string                          `json:"Architecture"`
+	Variant      string                          `json:"Variant,omitempty"`
+	Os           string                          `json:"Os"`
+	Size         int64                           `json:"Size"`
 	RootFS       struct {
 		Type   string   `json:"Type"`
 		Layers []string `json:"Layers"`
@@ -77,9 +78,17 @@ func inspectImage(cmd *cobra.Command, s *image.Store, img image.Image, all []ima
 	}
 	v := imageInspect{
 		ID: sum.ID.String(), RepoTags: []string{}, RepoDigests: []string{},
-		Author: sum.Config.Author, Config: sum.Config.Config,
+		Author: sum.Config.Author, Config: dockerspec.DockerOCIImageConfig{ImageConfig: sum.Config.Config},
 		Architecture: sum.Config.Architecture, Variant: sum.Config.Variant, Os: sum.Config.OS,
 		Size: sum.Size, Descriptor: img.Target,
+	}
+	// Docker's extensions (Healthcheck, OnBuild, Shell, ArgsEscaped) that
+	// the OCI type drops, from the config blob itself.
+	if raw, err := s.Content().ReadBlob(sum.ID, image.MaxManifestSize); err == nil {
+		var full dockerspec.DockerOCIImage
+		if json.Unmarshal(raw, &full) == nil {
+			v.Config = full.Config
+		}
 	}
 	if !sum.Created.IsZero() {
 		v.Created = sum.Created.UTC().Format(time.RFC3339Nano)

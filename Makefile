@@ -6,8 +6,8 @@ TAGS      := osusergo,netgo
 LDFLAGS   := -s -w -extldflags "-static"
 BIN       := bin
 # The peers the benchmarks compare with, installed by bench only.
-BENCH_PKGS := umoci podman docker.io strace
-DEB_PKGS  := build-essential busybox-static iproute2 runc crun hyperfine procps libseccomp-dev jq
+BENCH_PKGS := umoci podman docker.io strace buildah iperf3 sockperf time
+DEB_PKGS  := build-essential busybox-static iproute2 runc crun hyperfine procps libseccomp-dev jq docker-registry skopeo nftables iptables
 
 # The monitor is C: dynamically linked so that libc's pages are shared
 # between the monitors of all containers.
@@ -15,7 +15,7 @@ CC        ?= cc
 CFLAGS    ?= -O2 -Wall -Wextra -Werror
 MONITOR_SRC := $(wildcard cmd/berth-monitor/*.c) cmd/berth-monitor/mon.h
 
-.PHONY: all deps build demo demo-run test test-run fuzz bench conformance vm-v2 clean
+.PHONY: all deps build demo demo-run test test-run fuzz bench conformance registry-conformance vm-v2 clean
 
 all: build
 
@@ -32,6 +32,7 @@ build:
 	CGO_ENABLED=0 $(GO) build -tags $(TAGS) -trimpath -ldflags '-s -w' -o $(BIN)/berth ./cmd/berth
 	$(MAKE) $(BIN)/berth-monitor
 	CGO_ENABLED=0 $(GO) build -tags $(TAGS) -trimpath -ldflags '-s -w' -o $(BIN)/berth-init ./cmd/berth-init
+	CGO_ENABLED=0 $(GO) build -tags $(TAGS) -trimpath -ldflags '-s -w' -o $(BIN)/berth-registry ./cmd/berth-registry
 
 $(BIN)/berth-monitor: $(MONITOR_SRC)
 	@mkdir -p $(BIN)
@@ -56,8 +57,9 @@ test-run: build
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo "gofmt needed"; exit 1; }
 	$(GO) test -race -count=1 -timeout 20m ./...
-	scripts/vm/run-v2.sh -r $(BIN)/berth-runtime
+	scripts/vm/run-v2.sh -r $(BIN)/berth-runtime -e
 	$(MAKE) conformance
+	$(MAKE) registry-conformance
 
 # fuzz runs every fuzz target of the module briefly (FUZZTIME each); the
 # script finds them, so a new target needs no entry here.
@@ -80,14 +82,18 @@ bench: deps build
 	bench/events.sh
 	bench/images.sh
 	bench/engine.sh
+	bench/pull.sh
+	bench/build.sh
 
 # vm-v2 boots a Debian kernel under qemu (software emulation) with a pure
 # cgroup v2 userland and runs there the runtime/cgroups tests and the
 # tests/runtime cgroup v2 controller, update, events, pause, OOM, device and
-# lifecycle tests against bin/berth-runtime (about 5 min; VM_RUNTIME_RUN=.
-# runs all of tests/runtime, see scripts/vm/run-v2.sh). Part of test.
+# lifecycle tests against bin/berth-runtime, and tests/cli's engine tests
+# (run, stop, restart policy, killed monitor, stats/update, --init, volumes)
+# against bin/berth (about 9 min; VM_RUNTIME_RUN=. runs all of
+# tests/runtime, see scripts/vm/run-v2.sh). Part of test.
 vm-v2: deps build
-	scripts/vm/run-v2.sh -r $(BIN)/berth-runtime
+	scripts/vm/run-v2.sh -r $(BIN)/berth-runtime -e
 
 # conformance runs the OCI runtime-tools validation suite against
 # bin/berth-runtime (results in conformance/out/berth-runtime; see
@@ -98,6 +104,14 @@ vm-v2: deps build
 conformance: build
 	GO=$(GO) conformance/run.sh $(BIN)/berth-runtime || true
 	conformance/gate.sh conformance/out/berth-runtime/summary.tsv
+
+# registry-conformance runs the OCI distribution-spec conformance suite
+# (pinned in conformance/registry/go.mod) against `berth registry serve` on
+# loopback, with pull, push, content discovery and content management
+# enabled; it fails unless every test passes (reports in
+# conformance/registry/out).
+registry-conformance: build
+	GO=$(GO) conformance/registry/run.sh $(BIN)/berth
 
 clean:
 	rm -rf $(BIN)

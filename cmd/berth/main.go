@@ -88,6 +88,8 @@ func newRootCommand(g *globals) *cobra.Command {
 		newLoadCommand(g),
 		newImportCommand(g),
 		newBootstrapCommand(g),
+		newPullCommand(g), newPushCommand(g),
+		newBuildCommand(g),
 	)
 	containerCmd := &cobra.Command{Use: "container", Short: "manage containers"}
 	containerCmd.AddCommand(
@@ -115,6 +117,9 @@ func newRootCommand(g *globals) *cobra.Command {
 		newSaveCommand(g),
 		newLoadCommand(g),
 		newImportCommand(g),
+		newPullCommand(g), newPushCommand(g), newManifestCommand(g),
+		newRegistryCommand(g), newLoginCommand(g), newLogoutCommand(g),
+		newBuildCommand(g), newBuildCleanupCommand(g),
 	)
 	return root
 }

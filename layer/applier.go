@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"berth/internal/fsat"
 )
 
 // applier holds the state of one Apply: the root, what this layer has
@@ -167,7 +169,7 @@ func (a *applier) create(pfd int, base string, mk func() error) error {
 		return err
 	}
 	a.stale = true
-	if err := removeAt(pfd, base); err != nil {
+	if err := fsat.RemoveAt(pfd, base); err != nil {
 		return fmt.Errorf("replace existing entry: %w", err)
 	}
 	return mk()
@@ -199,7 +201,7 @@ func (a *applier) mkdir(pfd int, base, rel string, hdr *tar.Header) error {
 	if err != nil {
 		return fmt.Errorf("mkdir: %w", err)
 	}
-	fd, err := openat(pfd, base, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW)
+	fd, err := fsat.Openat(pfd, base, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW)
 	if err != nil {
 		return fmt.Errorf("open directory: %w", err)
 	}
@@ -283,7 +285,7 @@ func (a *applier) hardlink(pfd int, base, rel string, hdr *tar.Header) error {
 		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EPERM) {
 			// AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; the /proc link of
 			// our own descriptor names the same inode without it.
-			err = unix.Linkat(unix.AT_FDCWD, procFD(tfd), pfd, base, unix.AT_SYMLINK_FOLLOW)
+			err = unix.Linkat(unix.AT_FDCWD, fsat.ProcFD(tfd), pfd, base, unix.AT_SYMLINK_FOLLOW)
 		}
 		return err
 	})
@@ -361,7 +363,7 @@ func chmodNoFollow(pfd int, base string, mode uint32) error {
 	if !errors.Is(err, unix.EOPNOTSUPP) && !errors.Is(err, unix.ENOSYS) {
 		return err
 	}
-	fd, err := openat(pfd, base, unix.O_PATH|unix.O_NOFOLLOW)
+	fd, err := fsat.Openat(pfd, base, unix.O_PATH|unix.O_NOFOLLOW)
 	if err != nil {
 		return err
 	}
@@ -373,7 +375,7 @@ func chmodNoFollow(pfd int, base string, mode uint32) error {
 	if st.Mode&unix.S_IFMT == unix.S_IFLNK {
 		return nil
 	}
-	return unix.Chmod(procFD(fd), mode)
+	return unix.Chmod(fsat.ProcFD(fd), mode)
 }
 
 // setTimes sets the access and modification times of base in pfd

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"berth/internal/fsat"
 )
 
 // Changes lists the changes an overlayfs upper directory makes to its
@@ -152,7 +154,7 @@ func blocks(fd int, rel string, err error) bool {
 // hiddenBy lists, as deletions, the entries the lower layers show in the
 // directory rel that the opaque upper directory fd does not hold.
 func (lv *lowerView) hiddenBy(fd int, rel string) ([]Change, error) {
-	mine, err := readNames(fd)
+	mine, err := fsat.ReadNames(fd)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", rel, err)
 	}
@@ -170,7 +172,7 @@ func (lv *lowerView) hiddenBy(fd int, rel string) ([]Change, error) {
 			}
 			continue
 		}
-		names, err := readNames(d)
+		names, err := fsat.ReadNames(d)
 		opq, _ := getXattr(d, overlayOpaque)
 		unix.Close(d)
 		if err != nil {

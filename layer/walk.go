@@ -7,6 +7,8 @@ import (
 	"sort"
 
 	"golang.org/x/sys/unix"
+
+	"berth/internal/fsat"
 )
 
 // node is one entry met while walking a tree. Entries are reached through
@@ -32,7 +34,7 @@ func (n *node) open() (int, error) {
 	if n.isDir() {
 		flags |= unix.O_DIRECTORY
 	}
-	fd, err := openat(n.dirfd, n.name, flags)
+	fd, err := fsat.Openat(n.dirfd, n.name, flags)
 	if err != nil {
 		return -1, fmt.Errorf("open %s: %w", n.rel, err)
 	}
@@ -77,7 +79,7 @@ func (n *node) linkTarget() (string, error) {
 // never depends on the order the filesystem returns entries in, and stats
 // each without following symlinks.
 func children(fd int, rel string) ([]node, error) {
-	names, err := readNames(fd)
+	names, err := fsat.ReadNames(fd)
 	if err != nil {
 		return nil, fmt.Errorf("read directory %s: %w", relOrRoot(rel), err)
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"berth/internal/fsat"
 )
 
 // overlayOpaque is the xattr overlayfs reads to hide lower directories.
@@ -49,7 +51,7 @@ func (a *applier) whiteout(dirRel, base string, hdr *tar.Header) error {
 			return dirErr("whiteout", dirRel, err)
 		}
 		defer unix.Close(pfd)
-		return removeAt(pfd, name)
+		return fsat.RemoveAt(pfd, name)
 	}
 
 	pfd, err := a.whiteoutDir(dirRel)
@@ -57,7 +59,7 @@ func (a *applier) whiteout(dirRel, base string, hdr *tar.Header) error {
 		return err
 	}
 	defer unix.Close(pfd)
-	if err := removeAt(pfd, name); err != nil {
+	if err := fsat.RemoveAt(pfd, name); err != nil {
 		return err
 	}
 	// A 0:0 character device is overlayfs' whiteout.
@@ -128,7 +130,7 @@ func (a *applier) opaque(dirRel string, hdr *tar.Header) error {
 // clearLower removes from the directory fd (at rel) everything that is
 // not this layer's, and looks inside what is kept for lower leftovers.
 func (a *applier) clearLower(fd int, rel string) error {
-	names, err := readNames(fd)
+	names, err := fsat.ReadNames(fd)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", rel, err)
 	}
@@ -138,12 +140,12 @@ func (a *applier) clearLower(fd int, rel string) error {
 			p = rel + "/" + n
 		}
 		if !a.kept(p) {
-			if err := removeAt(fd, n); err != nil {
+			if err := fsat.RemoveAt(fd, n); err != nil {
 				return fmt.Errorf("opaque %s: %w", rel, err)
 			}
 			continue
 		}
-		sub, err := openat(fd, n, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW)
+		sub, err := fsat.Openat(fd, n, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW)
 		if errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.ELOOP) {
 			continue
 		}

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"berth/internal/fsat"
 )
 
 // paxXattr is the PAX record prefix for extended attributes (as GNU tar,
@@ -55,7 +57,7 @@ func setXattrs(dirfd int, base string, fd int, xs []xattr, skipped func(name str
 		if fd >= 0 {
 			err = unix.Fsetxattr(fd, x.name, []byte(x.value), 0)
 		} else {
-			err = unix.Lsetxattr(procPath(dirfd, base), x.name, []byte(x.value), 0)
+			err = unix.Lsetxattr(fsat.ProcPath(dirfd, base), x.name, []byte(x.value), 0)
 		}
 		switch {
 		case err == nil:
@@ -76,13 +78,13 @@ func listXattrs(dirfd int, base string, fd int) ([]xattr, error) {
 		if fd >= 0 {
 			return unix.Flistxattr(fd, dest)
 		}
-		return unix.Llistxattr(procPath(dirfd, base), dest)
+		return unix.Llistxattr(fsat.ProcPath(dirfd, base), dest)
 	}
 	get := func(name string, dest []byte) (int, error) {
 		if fd >= 0 {
 			return unix.Fgetxattr(fd, name, dest)
 		}
-		return unix.Lgetxattr(procPath(dirfd, base), name, dest)
+		return unix.Lgetxattr(fsat.ProcPath(dirfd, base), name, dest)
 	}
 	names, err := grow(list)
 	if errors.Is(err, unix.ENOTSUP) {

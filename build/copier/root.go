@@ -3,16 +3,12 @@ package copier
 import (
 	"errors"
 	"fmt"
-	"os"
-	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
-)
 
-// inRoot is how every destination path is looked up: as if the root
-// were "/", and never through a /proc magic link.
-const inRoot = unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS
+	"berth/internal/fsat"
+)
 
 // root is a directory held open so that every lookup is relative to
 // this one inode.
@@ -23,9 +19,9 @@ type root struct {
 
 // openRoot opens dir as a root.
 func openRoot(dir string) (*root, error) {
-	fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	fd, err := fsat.OpenRoot(dir)
 	if err != nil {
-		return nil, &os.PathError{Op: "open root", Path: dir, Err: err}
+		return nil, err
 	}
 	return &root{fd: fd, path: dir}, nil
 }
@@ -34,17 +30,7 @@ func (r *root) close() { unix.Close(r.fd) }
 
 // open opens rel (relative, slash-separated) inside the root.
 func (r *root) open(rel string, flags int) (int, error) {
-	if rel == "" {
-		rel = "."
-	}
-	how := &unix.OpenHow{Flags: uint64(flags | unix.O_CLOEXEC), Resolve: inRoot}
-	for {
-		fd, err := unix.Openat2(r.fd, rel, how)
-		if err == unix.EINTR || err == unix.EAGAIN {
-			continue
-		}
-		return fd, err
-	}
+	return fsat.OpenInRoot(r.fd, rel, flags)
 }
 
 // mkdirAll returns a descriptor (O_RDONLY|O_DIRECTORY) on the directory
@@ -73,7 +59,7 @@ func (r *root) mkdirAll(rel string, own *Owner) (int, error) {
 				unix.Close(cur)
 				return -1, fmt.Errorf("mkdir /%s: %w", sub, err)
 			}
-			next, err = openat(cur, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW)
+			next, err = fsat.Openat(cur, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW)
 			var st unix.Stat_t
 			if err != nil && unix.Fstatat(cur, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK {
 				// A link whose target is missing inside the root: its
@@ -99,68 +85,4 @@ func (r *root) mkdirAll(rel string, own *Owner) (int, error) {
 		cur = next
 	}
 	return cur, nil
-}
-
-// openat is openat(2) with O_CLOEXEC, retried on EINTR.
-func openat(dirfd int, name string, flags int) (int, error) {
-	for {
-		fd, err := unix.Openat(dirfd, name, flags|unix.O_CLOEXEC, 0)
-		if err == unix.EINTR {
-			continue
-		}
-		return fd, err
-	}
-}
-
-// procPath names the entry base in the directory dirfd through
-// /proc/self/fd, for calls that take only a path (lgetxattr). The magic
-// link is our own descriptor, so the lookup cannot leave the directory.
-func procPath(dirfd int, base string) string {
-	return "/proc/self/fd/" + strconv.Itoa(dirfd) + "/" + base
-}
-
-// removeAt removes name in dirfd, and everything below it if it is a
-// directory, never following a link.
-func removeAt(dirfd int, name string) error {
-	err := unix.Unlinkat(dirfd, name, 0)
-	if err == nil || errors.Is(err, unix.ENOENT) {
-		return nil
-	}
-	if !errors.Is(err, unix.EISDIR) && !errors.Is(err, unix.EPERM) {
-		return fmt.Errorf("remove %s: %w", name, err)
-	}
-	fd, err := openat(dirfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW)
-	if err != nil {
-		return fmt.Errorf("open %s for removal: %w", name, err)
-	}
-	names, err := readNames(fd)
-	if err == nil {
-		for _, n := range names {
-			if err = removeAt(fd, n); err != nil {
-				break
-			}
-		}
-	}
-	unix.Close(fd)
-	if err != nil {
-		return err
-	}
-	if err := unix.Unlinkat(dirfd, name, unix.AT_REMOVEDIR); err != nil {
-		return fmt.Errorf("remove %s: %w", name, err)
-	}
-	return nil
-}
-
-// readNames lists the directory open as fd; fd stays open.
-func readNames(fd int) ([]string, error) {
-	dup, err := unix.Dup(fd)
-	if err != nil {
-		return nil, err
-	}
-	f := os.NewFile(uintptr(dup), "dir")
-	defer f.Close()
-	if _, err := unix.Seek(dup, 0, 0); err != nil {
-		return nil, err
-	}
-	return f.Readdirnames(-1)
 }

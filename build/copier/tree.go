@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"berth/internal/fsat"
 )
 
 // maxLinkHandles bounds the descriptors held to recreate hardlinks;
@@ -53,7 +55,7 @@ func reopen(fd, flags int) (int, error) {
 // dstRel in the destination root). Entries are sorted so that results
 // and errors do not depend on directory order.
 func (c *copier) copyDirContents(sfd int, srcRel string, dfd int, dstRel string) error {
-	names, err := readNames(sfd)
+	names, err := fsat.ReadNames(sfd)
 	if err != nil {
 		return fmt.Errorf("read directory %s: %w", srcRel, err)
 	}
@@ -92,7 +94,7 @@ func (c *copier) copyChild(sfd int, name string, st *unix.Stat_t, srcRel string,
 	if k == unix.S_IFREG || k == unix.S_IFDIR {
 		flags := unix.O_RDONLY | unix.O_NOFOLLOW | unix.O_NONBLOCK
 		var err error
-		if fd, err = openat(sfd, name, flags); err != nil {
+		if fd, err = fsat.Openat(sfd, name, flags); err != nil {
 			return fmt.Errorf("open %s: %w", srcRel, err)
 		}
 		defer unix.Close(fd)
@@ -172,7 +174,7 @@ func (c *copier) copyDir(fd int, st *unix.Stat_t, srcRel string, dfd int, dstRel
 	var err error
 	switch {
 	case exists && cur.Mode&unix.S_IFMT == unix.S_IFDIR:
-		sub, err = openat(dfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW)
+		sub, err = fsat.Openat(dfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW)
 	case exists && cur.Mode&unix.S_IFMT == unix.S_IFLNK:
 		// A link to a directory (merged /usr) is followed, inside the
 		// root; a link to anything else is replaced.
@@ -209,7 +211,7 @@ func (c *copier) mkdir(dfd int, name string) (int, error) {
 	if err := unix.Mkdirat(dfd, name, 0o700); err != nil {
 		return -1, err
 	}
-	return openat(dfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW)
+	return fsat.Openat(dfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW)
 }
 
 // copyFile writes a copy of the open file fd as the new name in dfd, or
@@ -226,7 +228,7 @@ func (c *copier) copyFile(fd int, st *unix.Stat_t, srcRel string, dfd int, dstRe
 			// fall back to a copy.
 		}
 	}
-	out, err := openat(dfd, name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW)
+	out, err := fsat.Openat(dfd, name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW)
 	if err != nil {
 		return fmt.Errorf("copy %s: create /%s: %w", srcRel, dstRel, err)
 	}

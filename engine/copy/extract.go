@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"berth/internal/fsat"
 )
 
 // extractOptions tune an extraction.
@@ -158,7 +160,7 @@ func (e *extractor) entry(hdr *tar.Header, tr io.Reader) error {
 		}
 		if !(exDir && isDir) {
 			e.dropParentLater()
-			if err := removeAt(pfd, base); err != nil {
+			if err := fsat.RemoveAt(pfd, base); err != nil {
 				return fmt.Errorf("replace existing entry: %w", err)
 			}
 		}
@@ -242,7 +244,7 @@ func (e *extractor) mkdirAll(dirRel string) (int, error) {
 				unix.Close(cur)
 				return -1, fmt.Errorf("mkdir %s: %w", sub, err)
 			}
-			next, err = openat(cur, name, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW)
+			next, err = fsat.Openat(cur, name, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW)
 		}
 		unix.Close(cur)
 		if err != nil {
@@ -258,7 +260,7 @@ func (e *extractor) mkdir(pfd int, base, rel string, hdr *tar.Header) error {
 	if err := unix.Mkdirat(pfd, base, 0o700); err != nil && !errors.Is(err, unix.EEXIST) {
 		return fmt.Errorf("mkdir: %w", err)
 	}
-	fd, err := openat(pfd, base, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW)
+	fd, err := fsat.Openat(pfd, base, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW)
 	if err != nil {
 		return fmt.Errorf("open directory: %w", err)
 	}
@@ -341,7 +343,7 @@ func (e *extractor) hardlink(pfd int, base, rel string, hdr *tar.Header) error {
 	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EPERM) {
 		// AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; the /proc link of our
 		// own descriptor names the same inode without it.
-		err = unix.Linkat(unix.AT_FDCWD, procFD(tfd), pfd, base, unix.AT_SYMLINK_FOLLOW)
+		err = unix.Linkat(unix.AT_FDCWD, fsat.ProcFD(tfd), pfd, base, unix.AT_SYMLINK_FOLLOW)
 	}
 	if err != nil {
 		return fmt.Errorf("hardlink to %q: %w", hdr.Linkname, err)
@@ -430,7 +432,7 @@ func (e *extractor) xattrs(pfd int, base string, fd int, hdr *tar.Header) error 
 		if fd >= 0 {
 			err = unix.Fsetxattr(fd, n, v, 0)
 		} else {
-			err = unix.Lsetxattr(procPath(pfd, base), n, v, 0)
+			err = unix.Lsetxattr(fsat.ProcPath(pfd, base), n, v, 0)
 		}
 		switch {
 		case err == nil:
@@ -451,7 +453,7 @@ func chmodNoFollow(pfd int, base string, mode uint32) error {
 	if !errors.Is(err, unix.EOPNOTSUPP) && !errors.Is(err, unix.ENOSYS) {
 		return err
 	}
-	fd, err := openat(pfd, base, unix.O_PATH|unix.O_NOFOLLOW)
+	fd, err := fsat.Openat(pfd, base, unix.O_PATH|unix.O_NOFOLLOW)
 	if err != nil {
 		return err
 	}
@@ -463,7 +465,7 @@ func chmodNoFollow(pfd int, base string, mode uint32) error {
 	if st.Mode&unix.S_IFMT == unix.S_IFLNK {
 		return nil
 	}
-	return unix.Chmod(procFD(fd), mode)
+	return unix.Chmod(fsat.ProcFD(fd), mode)
 }
 
 // setTimesAt sets the times of base in pfd without following a symlink.

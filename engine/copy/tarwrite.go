@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"berth/internal/fsat"
 )
 
 // capXattr is the one extended attribute Docker puts in a cp stream: a
@@ -71,7 +73,7 @@ func (w *tarWriter) write(dirfd int, base string, st *unix.Stat_t, name string) 
 		}
 		return w.file(dirfd, base, h)
 	case unix.S_IFLNK:
-		target, err := readlinkat(dirfd, base)
+		target, err := fsat.Readlinkat(dirfd, base)
 		if err != nil {
 			return fmt.Errorf("readlink %s: %w", name, err)
 		}
@@ -106,9 +108,9 @@ func (w *tarWriter) dir(dirfd int, base string, h *tar.Header) error {
 	var fd int
 	var err error
 	if base == "" {
-		fd, err = openat(dirfd, ".", unix.O_RDONLY|unix.O_DIRECTORY)
+		fd, err = fsat.Openat(dirfd, ".", unix.O_RDONLY|unix.O_DIRECTORY)
 	} else {
-		fd, err = openat(dirfd, base, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW)
+		fd, err = fsat.Openat(dirfd, base, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW)
 	}
 	if err != nil {
 		return fmt.Errorf("open directory %s: %w", h.Name, changed(err))
@@ -126,7 +128,7 @@ func (w *tarWriter) dir(dirfd int, base string, h *tar.Header) error {
 	if err := w.header(h); err != nil {
 		return err
 	}
-	names, err := readNames(fd)
+	names, err := fsat.ReadNames(fd)
 	if err != nil {
 		return fmt.Errorf("list %s: %w", h.Name, err)
 	}
@@ -156,7 +158,7 @@ func (w *tarWriter) file(dirfd int, base string, h *tar.Header) error {
 	if base == "" {
 		pfd, err = unix.Dup(dirfd)
 	} else {
-		pfd, err = openat(dirfd, base, unix.O_PATH|unix.O_NOFOLLOW)
+		pfd, err = fsat.Openat(dirfd, base, unix.O_PATH|unix.O_NOFOLLOW)
 	}
 	if err != nil {
 		return fmt.Errorf("open %s: %w", h.Name, changed(err))
@@ -169,7 +171,7 @@ func (w *tarWriter) file(dirfd int, base string, h *tar.Header) error {
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return fmt.Errorf("open %s: %w", h.Name, errChanged)
 	}
-	fd, err := unix.Open(procFD(pfd), unix.O_RDONLY|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	fd, err := unix.Open(fsat.ProcFD(pfd), unix.O_RDONLY|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open %s: %w", h.Name, err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"berth/build/buildctx"
 	"berth/build/copier"
+	ctrspec "berth/engine/ocispec"
 	"berth/image"
 )
 
@@ -195,15 +196,41 @@ func globIn(ctx context.Context, dir string, patterns []string) ([]string, error
 }
 
 // mkdirInRoot creates dir (absolute, in the image) and its parents
-// inside rootfs, following symlinks only inside it.
-func mkdirInRoot(rootfs, dir string) error {
+// inside rootfs, following symlinks only inside it. The directories it
+// creates belong to user (the stage's USER, "" for root), as BuildKit
+// makes them, so that a USER's RUN can write in its WORKDIR.
+func mkdirInRoot(rootfs, dir, user string) error {
 	rel, escaped, err := copier.Resolve(rootfs, strings.TrimPrefix(dir, "/"))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("WORKDIR %s: %w", dir, err)
 	}
 	_ = escaped // clamped to the rootfs, as Docker does
+	// The parts that do not exist yet: the ones MkdirAll makes.
+	var made []string
+	p := rootfs
+	for _, part := range strings.Split(rel, "/") {
+		if part == "" {
+			continue
+		}
+		p = filepath.Join(p, part)
+		if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
+			made = append(made, p)
+		}
+	}
 	if err := os.MkdirAll(filepath.Join(rootfs, filepath.FromSlash(rel)), 0o755); err != nil {
 		return fmt.Errorf("WORKDIR %s: %w", dir, err)
+	}
+	if user == "" || len(made) == 0 {
+		return nil
+	}
+	u, err := ctrspec.ResolveUser(rootfs, user)
+	if err != nil {
+		return fmt.Errorf("WORKDIR %s: %w", dir, err)
+	}
+	for _, d := range made {
+		if err := os.Lchown(d, int(u.UID), int(u.GID)); err != nil {
+			return fmt.Errorf("WORKDIR %s: %w", dir, err)
+		}
 	}
 	return nil
 }

@@ -322,11 +322,12 @@ func (r *stageRun) arg(c *instructions.ArgCommand) step {
 // workdir sets the working directory and creates it.
 func (r *stageRun) workdir(c *instructions.WorkdirCommand) (step, error) {
 	wd := workdirPath(r.st.cfg.Config.WorkingDir, c.Path)
+	user := r.st.cfg.Config.User
 	return step{
 		createdBy: "WORKDIR " + wd,
 		apply:     func(s *state) { s.cfg.Config.WorkingDir = wd },
 		files: func(ctx context.Context, rootfs, work string, log *stepLog) error {
-			return mkdirInRoot(rootfs, wd)
+			return mkdirInRoot(rootfs, wd, user)
 		},
 	}, nil
 }

@@ -80,7 +80,7 @@ func Build(o Options) (*specs.Spec, error) {
 	if userSpec == "" {
 		userSpec = o.Image.User
 	}
-	if s.Process.User, err = resolveUser(o.Rootfs, userSpec); err != nil {
+	if s.Process.User, err = ResolveUser(o.Rootfs, userSpec); err != nil {
 		if userSpec != "" && o.User == "" {
 			return nil, fmt.Errorf("image User %q: %w", userSpec, err)
 		}

@@ -20,14 +20,14 @@ const maxIDFile = 16 << 20
 // maxID is the largest uid or gid Docker accepts (moby/sys/user's range).
 const maxID = 1<<31 - 1
 
-// resolveUser turns -u (or the image's User) into process.user the way
+// ResolveUser turns -u (or the image's User) into process.user the way
 // Docker's daemon does with moby/sys/user's GetExecUser: "name", "uid",
 // "name:group" or "uid:gid"; names are looked up in the rootfs' own
 // /etc/passwd and /etc/group (never the host's: the files are opened
 // inside the rootfs, so a symlink in the image cannot point out of it);
 // numeric ids need no entry. The additional gids are the primary gid and,
 // when no group was given, the groups listing the user as a member.
-func resolveUser(rootfs, spec string) (specs.User, error) {
+func ResolveUser(rootfs, spec string) (specs.User, error) {
 	userArg, groupArg, _ := strings.Cut(spec, ":")
 	uidArg, uidErr := strconv.Atoi(userArg)
 	gidArg, gidErr := strconv.Atoi(groupArg)

@@ -55,9 +55,9 @@ func TestResolveUser(t *testing.T) {
 		{"4321:4322", specs.User{UID: 4321, GID: 4322, AdditionalGids: []uint32{4322}}},
 		{":wheel", specs.User{UID: 0, GID: 10, AdditionalGids: []uint32{10}}},
 	} {
-		got, err := resolveUser(root, c.spec)
+		got, err := ResolveUser(root, c.spec)
 		if err != nil || !reflect.DeepEqual(got, c.want) {
-			t.Errorf("resolveUser(%q) = %+v, %v; want %+v", c.spec, got, err, c.want)
+			t.Errorf("ResolveUser(%q) = %+v, %v; want %+v", c.spec, got, err, c.want)
 		}
 	}
 	for spec, msg := range map[string]string{
@@ -68,7 +68,7 @@ func TestResolveUser(t *testing.T) {
 		"1:-5":        "must be in range",
 		"app\x00":     "NUL",
 	} {
-		_, err := resolveUser(root, spec)
+		_, err := ResolveUser(root, spec)
 		wantErr(t, err, msg)
 	}
 }
@@ -77,17 +77,17 @@ func TestResolveUser(t *testing.T) {
 // files; names do not.
 func TestResolveUserNoFiles(t *testing.T) {
 	root := t.TempDir()
-	got, err := resolveUser(root, "123:456")
+	got, err := ResolveUser(root, "123:456")
 	if err != nil || got.UID != 123 || got.GID != 456 {
 		t.Fatalf("numeric user without files: %+v, %v", got, err)
 	}
-	got, err = resolveUser(root, "")
+	got, err = ResolveUser(root, "")
 	if err != nil || got.UID != 0 || got.GID != 0 {
 		t.Fatalf("default user without files: %+v, %v", got, err)
 	}
-	_, err = resolveUser(root, "foo")
+	_, err = ResolveUser(root, "foo")
 	wantErr(t, err, "unable to find user foo: no matching entries in passwd file")
-	_, err = resolveUser(root, "0:bar")
+	_, err = ResolveUser(root, "0:bar")
 	wantErr(t, err, "unable to find group bar")
 }
 
@@ -110,15 +110,15 @@ func TestResolveUserHostileSymlink(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Nothing at that path inside the rootfs: the user is unknown.
-	_, err := resolveUser(root, "evil")
+	_, err := ResolveUser(root, "evil")
 	wantErr(t, err, "unable to find user evil")
-	_, err = resolveUser(root, "0:evilgroup")
+	_, err = ResolveUser(root, "0:evilgroup")
 	wantErr(t, err, "unable to find group evilgroup")
 
 	// The same path inside the rootfs is what the symlink means.
 	writeFile(t, root, hostPasswd, "evil:x:7:8::/:/bin/sh\n")
 	writeFile(t, root, hostGroup, "inside:x:9:evil\n")
-	got, err := resolveUser(root, "evil")
+	got, err := ResolveUser(root, "evil")
 	if err != nil || got.UID != 7 || got.GID != 8 || !reflect.DeepEqual(got.AdditionalGids, []uint32{8, 9}) {
 		t.Fatalf("resolveUser through an in-root symlink: %+v, %v (want uid 7 gid 8 groups [8 9])", got, err)
 	}
@@ -134,24 +134,24 @@ func TestResolveUserHostileFiles(t *testing.T) {
 	if err := syscall.Mkfifo(filepath.Join(root, "etc/passwd"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := resolveUser(root, "app")
+	_, err := ResolveUser(root, "app")
 	wantErr(t, err, "not a regular file")
 
 	root = t.TempDir()
 	if err := os.MkdirAll(filepath.Join(root, "etc/passwd"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	_, err = resolveUser(root, "app")
+	_, err = ResolveUser(root, "app")
 	wantErr(t, err, "not a regular file")
 
 	root = t.TempDir()
 	long := strings.Repeat("x", 200<<10)
 	writeFile(t, root, "etc/passwd", long+":x:5:5::/:/bin/sh\napp:x:1000:1000::/:/bin/sh\nneg:x:-3:-3::/:/bin/sh\n")
-	got, err := resolveUser(root, "app")
+	got, err := ResolveUser(root, "app")
 	if err != nil || got.UID != 1000 {
 		t.Fatalf("after an over-long line: %+v, %v", got, err)
 	}
-	_, err = resolveUser(root, "neg")
+	_, err = ResolveUser(root, "neg")
 	wantErr(t, err, "out of range")
 }
 

@@ -27,6 +27,9 @@ var ErrRunning = errors.New("container is running")
 // its anonymous volumes too (rm -v, --rm).
 func (e *Engine) Remove(ctx context.Context, ref string, force, volumes bool) error {
 	c, unlock, err := e.lookupLocked(ctx, ref)
+	if errors.Is(err, ErrNotFound) {
+		c, unlock, err = e.lookupLeftover(ctx, ref)
+	}
 	if err != nil {
 		return err
 	}
@@ -131,6 +134,25 @@ func (e *Engine) lookupLocked(ctx context.Context, ref string) (_ *Container, un
 		return nil, nil, err
 	}
 	if unlock, err = e.lockExisting(c); err != nil {
+		return nil, nil, err
+	}
+	return c, unlock, nil
+}
+
+// lookupLeftover finds and locks a container whose record outlived its
+// directory: a removal killed between the two (cleanup removes the
+// directory first) leaves it, and only rm can finish it. A container
+// removed meanwhile (no record either) is not found.
+func (e *Engine) lookupLeftover(ctx context.Context, ref string) (_ *Container, unlock func(), _ error) {
+	c, err := e.Lookup(ctx, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	if unlock, err = e.lock(c.ID); err != nil {
+		return nil, nil, err
+	}
+	if err := e.reload(c); err != nil {
+		unlock()
 		return nil, nil, err
 	}
 	return c, unlock, nil

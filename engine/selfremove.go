@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"os"
 	"sync"
 	"time"
 
@@ -27,6 +28,10 @@ type removal struct {
 	monitorDone <-chan struct{}
 	// runtime is the container's OCI runtime.
 	runtime string
+	// sync is our end of the monitor's handshake socket: "D" on it says
+	// the removal is done; its close without one (this process's end,
+	// killed perhaps) has the monitor run its exit command.
+	sync *os.File
 }
 
 func (r *removers) add(id string, x removal) {
@@ -54,9 +59,9 @@ func (r *removers) drop(id string) {
 }
 
 // removeSelf removes a container this process took the removal of, once
-// it has exited, and waits (until deadline) for its monitor, which ends
-// when it sees the container's directory go. It returns false if id is
-// not such a container.
+// it has exited, tells its monitor ("D"), and waits (until deadline) for
+// the monitor, which then ends without its exit command. It returns false
+// if id is not such a container.
 func (e *Engine) removeSelf(ctx context.Context, id string, deadline time.Time) bool {
 	x, ok := e.removers.get(id)
 	if !ok {
@@ -64,9 +69,14 @@ func (e *Engine) removeSelf(ctx context.Context, id string, deadline time.Time) 
 	}
 	// The monitor waits for us (or our end) before its exit command:
 	// cleanup leaves it alone (killMonitor) and it goes by itself once
-	// the container's directory is gone. It sent us the exit before it
-	// had the runtime delete the container: the removal runs meanwhile.
-	_ = e.Remove(ctx, id, true, true)
+	// told. It sent us the exit before it had the runtime delete the
+	// container: the removal runs meanwhile.
+	// Only a complete removal (record included) is "D": the directory's
+	// end alone is not, a removal killed after it leaves the record.
+	if err := e.Remove(ctx, id, true, true); err == nil {
+		_, _ = x.sync.Write([]byte("D\n"))
+	}
+	x.sync.Close()
 	select {
 	case <-x.monitorDone:
 	case <-time.After(time.Until(deadline)):

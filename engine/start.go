@@ -100,6 +100,8 @@ func (e *Engine) Start(ctx context.Context, ref string, attach func(net.Conn) er
 //	               or "S <pid>\n"  the same, and engine process pid removes the container
 //	                               once it exits: the exit command waits for it (removeSelf)
 //	monitor -> engine  "R <pid>\n"  running; or "E <message>\n"
+//	engine  -> monitor "D\n"        after "S <pid>": the engine removed the container
+//	                               (its end without "D": the exit command removes it)
 func (e *Engine) startMonitor(c *Container, cfg monitor.Config, attach func(net.Conn) error, removeSelf bool) (int, error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -107,7 +109,15 @@ func (e *Engine) startMonitor(c *Container, cfg monitor.Config, attach func(net.
 	}
 	ours := os.NewFile(uintptr(fds[0]), "monitor handshake")
 	theirs := os.NewFile(uintptr(fds[1]), "monitor handshake (monitor)")
-	defer ours.Close()
+	// A removal this process takes (removeSelf) keeps ours: its "D" (or
+	// its end, if this process is killed) tells the monitor whether the
+	// removal was done.
+	kept := false
+	defer func() {
+		if !kept {
+			ours.Close()
+		}
+	}()
 	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
 		theirs.Close()
@@ -151,12 +161,13 @@ func (e *Engine) startMonitor(c *Container, cfg monitor.Config, attach func(net.
 	if removeSelf {
 		goAhead = fmt.Sprintf("S %d\n", os.Getpid())
 		// Before the go-ahead: the container may be gone soon after.
-		e.removers.add(c.ID, removal{monitorDone: done, runtime: c.Runtime})
+		e.removers.add(c.ID, removal{monitorDone: done, runtime: c.Runtime, sync: ours})
 	}
 	if _, err := ours.Write([]byte(goAhead)); err != nil {
 		e.removers.drop(c.ID)
 		return 0, fmt.Errorf("start: the monitor is gone: %w", err)
 	}
+	kept = removeSelf
 	// On an error the claim stays: the monitor waits for this process,
 	// whose AwaitRemoval removes the container.
 	return readHandshake(r, 'R')

@@ -39,34 +39,25 @@ func (s *Store) PrepareRootfs(ctx context.Context, key string, img Image) ([]sna
 		return nil, err
 	}
 	rec := rootfsRecord{Image: img.Name.String(), ImageID: id.String(), Created: time.Now().UTC()}
-	// The record (images.db) and the snapshot (the snapshotter's
-	// metadata) are two files: both written at once, their fdatasyncs
-	// overlap (the filesystem's journal commits them together) instead of
-	// following each other. Either alone is no leak: the caller's record
-	// of key (the engine's container, written before) leads its removal
-	// to RemoveRootfs, which removes both, whichever exists.
-	recErr := make(chan error, 1)
-	go func() {
-		recErr <- s.meta.update(func(tx *bolt.Tx) error {
-			if tx.Bucket(bucketRootfs).Get([]byte(key)) != nil {
-				return fmt.Errorf("rootfs %s: %w", key, snapshot.ErrExists)
-			}
-			return putJSON(tx, bucketRootfs, key, rec)
-		})
-	}()
+	// The record (images.db) before the snapshot (the snapshotter's
+	// metadata), one after the other: a process killed between the two
+	// leaves a record without a snapshot, which keeps rmi from removing
+	// the image and which the removal of key (or `system check --repair`)
+	// clears; written at once, it could leave a snapshot without a
+	// record, and rmi would remove the image under it.
+	err = s.meta.update(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketRootfs).Get([]byte(key)) != nil {
+			return fmt.Errorf("rootfs %s: %w", key, snapshot.ErrExists)
+		}
+		return putJSON(tx, bucketRootfs, key, rec)
+	})
+	if err != nil {
+		return nil, err
+	}
 	mounts, err := s.snaps.Prepare(ctx, key, top.String(), snapshot.WithLabels(map[string]string{"berth.image": rec.Image}))
-	rerr := <-recErr
-	switch {
-	case err != nil && rerr == nil:
+	if err != nil {
 		_ = s.meta.update(func(tx *bolt.Tx) error { return tx.Bucket(bucketRootfs).Delete([]byte(key)) })
-		return nil, err
-	case err != nil:
-		return nil, err
-	case rerr != nil:
-		// Ours, just made: the record was refused (another rootfs of that
-		// key is recorded) or not written.
-		_ = s.snaps.Remove(ctx, key)
-		return nil, rerr
+		return nil, fmt.Errorf("rootfs %s: %w", key, err)
 	}
 	return mounts, nil
 }
@@ -79,29 +70,12 @@ func (s *Store) RootfsMounts(ctx context.Context, key string) ([]snapshot.Mount,
 // RemoveRootfs removes a rootfs snapshot (unmounted by the caller) and its
 // record.
 func (s *Store) RemoveRootfs(ctx context.Context, key string) error {
-	// Both at once, as in PrepareRootfs (their fdatasyncs overlap); each
-	// half is idempotent and the caller retries the whole on a failure.
-	// Should the snapshot stay, its record is put back: it keeps rmi from
-	// removing the image under it.
-	var old []byte
-	recErr := make(chan error, 1)
-	go func() {
-		recErr <- s.meta.update(func(tx *bolt.Tx) error {
-			if v := tx.Bucket(bucketRootfs).Get([]byte(key)); v != nil {
-				old = append([]byte(nil), v...)
-			}
-			return tx.Bucket(bucketRootfs).Delete([]byte(key))
-		})
-	}()
-	err := s.snaps.Remove(ctx, key)
-	rerr := <-recErr
-	if err != nil && !errors.Is(err, snapshot.ErrNotFound) {
-		if rerr == nil && old != nil {
-			_ = s.meta.update(func(tx *bolt.Tx) error { return tx.Bucket(bucketRootfs).Put([]byte(key), old) })
-		}
+	// The snapshot first, then its record (see PrepareRootfs): the
+	// record keeps rmi from removing the image while the snapshot exists.
+	if err := s.snaps.Remove(ctx, key); err != nil && !errors.Is(err, snapshot.ErrNotFound) {
 		return fmt.Errorf("remove rootfs %s: %w", key, err)
 	}
-	return rerr
+	return s.meta.update(func(tx *bolt.Tx) error { return tx.Bucket(bucketRootfs).Delete([]byte(key)) })
 }
 
 // Rootfses lists the recorded rootfs snapshots.

@@ -131,9 +131,10 @@ struct mon {
 	pid_t reaped[16];    /* children reaped before they were known */
 	int reaped_status[16];
 	unsigned nreaped;
-	/* remover: a pidfd of the engine process that said, with its "S",
-	 * that it removes the container itself once it exits (a foreground
-	 * `run --rm`); -1 if none. The exit command waits for it. */
+	/* remover: the handshake socket, kept open when the engine said,
+	 * with its "S <pid>", that it removes the container itself once it
+	 * exits (a foreground `run --rm`); -1 if none. The exit command waits
+	 * for its "D" (done) or its end (not done). */
 	int remover;
 };
 

@@ -10,8 +10,6 @@
 #include <string.h>
 #include <poll.h>
 #include <sys/epoll.h>
-#include <sys/inotify.h>
-#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -59,7 +57,8 @@ static void sync_send(int sync, char kind, const char *msg)
 }
 
 /* wait_start waits for the engine's "S", or "S <pid>": the engine
- * process pid removes the container itself once it exits (m->remover). */
+ * process pid removes the container itself once it exits, and says "D"
+ * on sync when it has (m->remover keeps sync open for that). */
 static int wait_start(struct mon *m, int sync)
 {
 	char line[64];
@@ -94,68 +93,46 @@ static int wait_start(struct mon *m, int sync)
 			mlog("ERROR", "wait for start: bad pid");
 			return -1;
 		}
-		/* The engine waits for our "R" meanwhile: the pid is its. */
-		m->remover = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
-		if (m->remover < 0)
-			mlog("WARN", "pidfd_open %ld: %s", pid, strerror(errno));
+		/* The pid is only informative: sync itself says whether the
+		 * removal was done ("D") or the engine ended first (EOF), with
+		 * no pid to outlive the process and be reused. */
+		m->remover = sync;
 	}
 	return 0;
 }
 
 /* removed_by_engine waits, when an engine process said it removes the
- * container (m->remover), until that process has removed the container's
- * directory or ended (for at most timeout_ms), and tells whether the
- * directory is gone: then the exit command has nothing left to do. A
- * remover killed midway leaves the directory, and the exit command
- * finishes the removal. */
+ * container (m->remover), for its word on sync (for at most timeout_ms)
+ * and tells whether it removed the container: "D" once its removal is
+ * complete, record included. Its end without "D" (killed midway, or the
+ * removal failed) leaves the rest to the exit command, which finishes
+ * whatever of the removal is left. */
 bool removed_by_engine(struct mon *m, int timeout_ms)
 {
 	if (m->remover < 0)
 		return false;
-	/* The directory's removal wakes us (IN_DELETE in its parent: our own
-	 * descriptor of it would hold its IN_DELETE_SELF back), as does the
-	 * remover's end (its pidfd becomes readable). */
-	int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-	char *parent = strdup(m->dir);
-	char *slash = parent ? strrchr(parent, '/') : NULL;
-	if (slash && slash != parent)
-		*slash = 0;
-	if (in >= 0 && (!slash || slash == parent || inotify_add_watch(in, parent, IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR) < 0)) {
-		close(in);
-		in = -1;
-	}
-	free(parent);
+	bool done = false;
 	int64_t end = mono_ms() + timeout_ms;
 	for (;;) {
-		struct stat st;
-		if (fstat(m->dirfd, &st) == 0 && st.st_nlink == 0)
-			break;
-		struct pollfd p[2] = {{.fd = m->remover, .events = POLLIN}, {.fd = in, .events = POLLIN}};
 		int64_t left = end - mono_ms();
 		if (left <= 0)
 			break;
-		int r = poll(p, in >= 0 ? 2 : 1, (int)left);
+		struct pollfd p = {.fd = m->remover, .events = POLLIN};
+		int r = poll(&p, 1, (int)left);
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r < 0)
+		if (r <= 0)
 			break;
-		if (p[0].revents) {
-			/* Ended: look at the directory once more, then give up. */
-			end = 0;
+		char c;
+		ssize_t got = read(m->remover, &c, 1);
+		if (got < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
-		}
-		if (in >= 0 && p[1].revents) {
-			char ev[4096];
-			while (read(in, ev, sizeof ev) > 0)
-				;
-		}
+		done = got == 1 && c == 'D';
+		break;
 	}
-	if (in >= 0)
-		close(in);
 	close(m->remover);
 	m->remover = -1;
-	struct stat st;
-	return fstat(m->dirfd, &st) == 0 && st.st_nlink == 0;
+	return done;
 }
 
 static bool exists(struct mon *m, const char *name)
@@ -356,7 +333,9 @@ int run_loop(struct mon *m, int sync)
 				snprintf(s, sizeof s, "%d", (int)pid);
 				sync_send(sync, 'R', s);
 			}
-			close(sync);
+			/* A remover's sync stays open for its "D". */
+			if (sync != m->remover)
+				close(sync);
 			sync = -1;
 		} else if (r == 0) {
 			event(m, "start", NULL);

@@ -30,18 +30,11 @@ type ConnectOptions struct {
 // stopped one at its next start. The network is kept in the container's
 // record, so every start joins it again.
 func (e *Engine) Connect(ctx context.Context, ref, netRef string, o ConnectOptions) error {
-	c, unlock, err := e.lookupLocked(ctx, ref)
+	c, st, unlock, err := e.lockForNetwork(ctx, ref, netRef)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	if err := connectableMode(c, netRef); err != nil {
-		return err
-	}
-	st, err := e.Networks()
-	if err != nil {
-		return err
-	}
 	rec, err := networkRecord(st, netRef)
 	if err != nil {
 		return err
@@ -84,18 +77,11 @@ func (e *Engine) Connect(ctx context.Context, ref, netRef string, o ConnectOptio
 // running container loses the interface, address and names at once. With
 // force, a network that no longer exists is dropped from the record too.
 func (e *Engine) Disconnect(ctx context.Context, ref, netRef string, force bool) error {
-	c, unlock, err := e.lookupLocked(ctx, ref)
+	c, st, unlock, err := e.lockForNetwork(ctx, ref, netRef)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	if err := connectableMode(c, netRef); err != nil {
-		return err
-	}
-	st, err := e.Networks()
-	if err != nil {
-		return err
-	}
 	rec, err := networkRecord(st, netRef)
 	if err != nil {
 		if !force || !errors.Is(err, network.ErrNotFound) {
@@ -130,6 +116,26 @@ func (e *Engine) Disconnect(ctx context.Context, ref, netRef string, force bool)
 		e.emitNetwork(rec, c, "disconnect")
 	}
 	return nil
+}
+
+// lockForNetwork takes the container's lock for a connect or disconnect
+// of netRef (so that no start, stop or rm runs meanwhile), checks its
+// network mode allows one and opens the network store.
+func (e *Engine) lockForNetwork(ctx context.Context, ref, netRef string) (*Container, *network.Store, func(), error) {
+	c, unlock, err := e.lookupLocked(ctx, ref)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := connectableMode(c, netRef); err != nil {
+		unlock()
+		return nil, nil, nil, err
+	}
+	st, err := e.Networks()
+	if err != nil {
+		unlock()
+		return nil, nil, nil, err
+	}
+	return c, st, unlock, nil
 }
 
 // connectableMode refuses the network modes that cannot take further
@@ -174,11 +180,21 @@ func (e *Engine) connectLive(st *network.Store, c *Container, ns *NetState, rec 
 		return err
 	}
 	ifName := freeIfName(ns)
+	n := len(ns.Others)
 	defer func() {
-		if err != nil {
-			_ = link.Detach(e.NetnsPath(c.ID), ifName)
-			_ = st.Release(rec.ID, c.ID)
+		if err == nil {
+			return
 		}
+		_ = link.Detach(e.NetnsPath(c.ID), ifName)
+		if len(ns.Others) > n {
+			// The state, names and files may name the new interface
+			// already: they go back to the container's other networks.
+			ns.Others = ns.Others[:n]
+			_ = writeNetState(e.dir(c.ID), ns)
+			_ = e.syncDNS(c, ns, rec)
+			_ = e.putNetFiles(c, ns, userNetwork(st, ns), overwrite)
+		}
+		_ = st.Release(rec.ID, c.ID)
 	}()
 	xs, err := e.attachNetwork(st, fw, c, rec, ifName, att.IP, att.Aliases, false)
 	if err != nil {

@@ -218,12 +218,13 @@ func inspectNetwork(e *engine.Engine, c *engine.Container) (netHostConfig, netwo
 	configured := map[string]*endpointSettings{}
 	if !strings.HasPrefix(n.Mode, engine.NetModeContainerPrefix) {
 		ep := &endpointSettings{Aliases: n.Aliases}
+		name := n.Mode // --network as given: a name, an ID or its prefix
 		if st, err := e.Networks(); err == nil {
 			if r, err := st.Get(n.Mode); err == nil {
-				ep.NetworkID = r.ID
+				ep.NetworkID, name = r.ID, r.Name
 			}
 		}
-		configured[n.Mode] = ep
+		configured[name] = ep
 	}
 	for _, x := range n.Extra {
 		configured[x.Name] = &endpointSettings{Aliases: x.Aliases, NetworkID: x.Network}

@@ -42,8 +42,11 @@ func networkRules(n Network) []newRule {
 	br, sub := n.Bridge, n.Subnet.Masked()
 	loop := netip.MustParsePrefix("127.0.0.0/8")
 	var r []newRule
+	// The bridge and subnet are in each comment: AddNetwork keeps rules
+	// whose comments match, so rules for other ones must not.
+	tag := " " + br + " " + sub.String()
 	add := func(chain, what string, e ...[]expr.Any) {
-		r = append(r, newRule{chain: chain, what: what, exprs: join(e...)})
+		r = append(r, newRule{chain: chain, what: what + tag, exprs: join(e...)})
 	}
 	drop := []expr.Any{verdict(expr.VerdictDrop)}
 	accept := []expr.Any{verdict(expr.VerdictAccept)}
@@ -74,9 +77,8 @@ func networkRules(n Network) []newRule {
 
 // AddNetwork installs a network's rules, replacing any it had (so it is
 // also how the engine restores them after a reboot); rules already as
-// they should be (the same chains and comments: a network's rules follow
-// from its record, which does not change) are left alone, without a
-// commit.
+// they should be (the same chains and comments, which name the bridge and
+// subnet) are left alone, without a commit.
 func (f *Firewall) AddNetwork(n Network) error {
 	if err := n.validate(); err != nil {
 		return err

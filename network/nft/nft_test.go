@@ -105,7 +105,7 @@ func TestRulesAddRemove(t *testing.T) {
 	}
 	text := ruleset(t)
 	t.Logf("ruleset:\n%s", text)
-	if !strings.Contains(text, `comment "berth net=internal1 internal-out"`) {
+	if !strings.Contains(text, `comment "berth net=internal1 internal-out br-bbbbbbbbbbbb 10.78.0.0/24"`) {
 		t.Errorf("nft does not show berth's comments")
 	}
 	if c := count(t, f, ""); c != 13 {
@@ -495,5 +495,31 @@ func TestAddNetworkKeepsSame(t *testing.T) {
 	}
 	if got, want := count(t, f, "net="+n.ID), len(networkRules(n)); got != want {
 		t.Errorf("internal: %d rules, want %d", got, want)
+	}
+}
+
+// TestAddNetworkChangedSubnet: the same network's rules added again with
+// another bridge or subnet (a record rewritten, rules left from before)
+// are made again, not kept for their matching comments.
+func TestAddNetworkChangedSubnet(t *testing.T) {
+	f := newFirewall(t)
+	n := Network{ID: strings.Repeat("c", 64), Bridge: "br-cccccccccccc", Subnet: netip.MustParsePrefix("10.77.0.0/16")}
+	if err := f.AddNetwork(n); err != nil {
+		t.Fatal(err)
+	}
+	n.Subnet = netip.MustParsePrefix("10.79.0.0/16")
+	n.Bridge = "br-dddddddddddd"
+	if err := f.AddNetwork(n); err != nil {
+		t.Fatal(err)
+	}
+	rs := ruleset(t)
+	if strings.Contains(rs, "10.77.0.0/16") || strings.Contains(rs, "br-cccccccccccc") {
+		t.Errorf("the old subnet's or bridge's rules were kept:\n%s", rs)
+	}
+	if !strings.Contains(rs, "ip saddr 10.79.0.0/16") || !strings.Contains(rs, "br-dddddddddddd") {
+		t.Errorf("no rules for the new subnet and bridge:\n%s", rs)
+	}
+	if got, want := count(t, f, "net="+n.ID), len(networkRules(n)); got != want {
+		t.Errorf("%d rules, want %d", got, want)
 	}
 }

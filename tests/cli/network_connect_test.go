@@ -1,6 +1,8 @@
 package cli_test
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -117,3 +119,76 @@ func TestNetworkConnect(t *testing.T) {
 // reach: wget's exit 1 (refused, dropped), or 143 (timeout's SIGTERM); not
 // 0, nor a crash.
 func unreachable(code int) bool { return code == 1 || code == 143 }
+
+// TestNetworkConnectFailed: a connect that fails after the interface was
+// made (the container's hosts file cannot be written) leaves nothing: no
+// eth1, lease, DNS entry or network in inspect; a later connect works and
+// gets eth1.
+func TestNetworkConnectFailed(t *testing.T) {
+	e := newNetnsEnv(t)
+	e.must("network", "create", "--subnet", "172.30.0.0/16", "n1")
+	e.must("network", "create", "--subnet", "172.31.0.0/16", "n2")
+	t.Cleanup(func() { e.run(nil, "rm", "-f", "app"); e.run(nil, "network", "rm", "n1", "n2") })
+	e.must("run", "-d", "--name", "app", "--network", "n1", "busybox", "sleep", "1000")
+	id := strings.TrimSpace(e.must("inspect", "-f", "{{.Id}}", "app"))
+	hosts := filepath.Join(e.root, "containers", id, "hosts")
+	saved, err := os.ReadFile(hosts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The running container's bind mount keeps the file's inode; a
+	// directory in its place makes the rewrite fail.
+	if err := os.Remove(hosts); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(hosts, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, code := e.run(nil, "network", "connect", "n2", "app"); code == 0 {
+		t.Fatal("connect succeeded with an unwritable hosts file")
+	}
+	if out, _, code := e.run(nil, "exec", "app", "ip", "link", "show", "eth1"); code == 0 {
+		t.Errorf("eth1 left by a failed connect: %q", out)
+	}
+	if out := e.must("inspect", "-f", "{{range $k, $v := .NetworkSettings.Networks}}{{$k}};{{end}}", "app"); out != "n1;\n" {
+		t.Errorf("networks after a failed connect: %q", out)
+	}
+	if out := e.must("network", "inspect", "-f", "{{len .Containers}}", "n2"); out != "0\n" {
+		t.Errorf("n2's containers after a failed connect: %q", out)
+	}
+	if err := os.Remove(hosts); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(hosts, saved, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.must("network", "connect", "n2", "app")
+	if out := e.must("exec", "app", "ip", "-o", "-4", "addr", "show", "eth1"); !strings.Contains(out, " 172.31.") {
+		t.Errorf("eth1 after the second connect: %q", out)
+	}
+	e.must("rm", "-f", "app")
+	if got := netCounts(t, e); got != noNetLeft {
+		t.Errorf("after rm: %s", got)
+	}
+	e.must("network", "rm", "n1", "n2")
+}
+
+// TestNetworkInspectStoppedByID: a container created with --network
+// <network ID> shows the network under its name in inspect, stopped as
+// running, as Docker's.
+func TestNetworkInspectStoppedByID(t *testing.T) {
+	e := newNetnsEnv(t)
+	id := strings.TrimSpace(e.must("network", "create", "--subnet", "172.30.0.0/16", "n1"))
+	t.Cleanup(func() { e.run(nil, "rm", "-f", "app"); e.run(nil, "network", "rm", "n1") })
+	e.must("create", "--name", "app", "--network", id[:12], "busybox", "sleep", "1000")
+	const keys = "{{range $k, $v := .NetworkSettings.Networks}}{{$k}}={{$v.NetworkID}};{{end}}"
+	if out := e.must("inspect", "-f", keys, "app"); out != "n1="+id+";\n" {
+		t.Errorf("networks of the created app: %q", out)
+	}
+	e.must("start", "app")
+	if out := e.must("inspect", "-f", keys, "app"); out != "n1="+id+";\n" {
+		t.Errorf("networks of the running app: %q", out)
+	}
+	e.must("rm", "-f", "app")
+	e.must("network", "rm", "n1")
+}

@@ -9,9 +9,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"berth/network"
 	"berth/network/link"
@@ -336,7 +339,9 @@ func TestNetworkReboot(t *testing.T) {
 	for _, pat := range []string{"containers/*/monitor.pid", "containers/*/init.pid", "networks/*/dns.pid"} {
 		files, _ := filepath.Glob(filepath.Join(e.root, pat))
 		for _, f := range files {
-			if b, err := os.ReadFile(f); err == nil && strings.TrimSpace(string(b)) != "" {
+			// A pid file may be stale and its pid another's process now:
+			// only a process of this test's berth is killed.
+			if b, err := os.ReadFile(f); err == nil && ownProcess(e, strings.TrimSpace(string(b))) {
 				pids = append(pids, strings.TrimSpace(string(b)))
 			}
 		}
@@ -588,4 +593,31 @@ func TestNetArgs(t *testing.T) {
 	if got := strings.Join(e.netArgs([]string{"run", "busybox"}), " "); got != "run busybox" {
 		t.Errorf("in a namespace of its own: %q", got)
 	}
+}
+
+// ownProcess says pid is a process of e's berth: its command line names
+// e's root (monitors, the DNS server), it runs in e's network namespace,
+// or its parent's parent at most is such a process (a container's init).
+func ownProcess(e *env, pid string) bool {
+	for depth := 0; depth < 3; depth++ {
+		if _, err := strconv.Atoi(pid); err != nil || pid == "0" || pid == "1" {
+			return false
+		}
+		proc := filepath.Join("/proc", pid)
+		if b, err := os.ReadFile(filepath.Join(proc, "cmdline")); err == nil && strings.Contains(string(b), e.root) {
+			return true
+		}
+		var own, its unix.Stat_t
+		if unix.Stat(e.netns, &own) == nil && unix.Stat(filepath.Join(proc, "ns", "net"), &its) == nil &&
+			own.Dev == its.Dev && own.Ino == its.Ino {
+			return true
+		}
+		status, err := os.ReadFile(filepath.Join(proc, "status"))
+		if err != nil {
+			return false
+		}
+		_, rest, _ := strings.Cut(string(status), "\nPPid:")
+		pid, _, _ = strings.Cut(strings.TrimSpace(rest), "\n")
+	}
+	return false
 }

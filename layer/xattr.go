@@ -86,7 +86,7 @@ func listXattrs(dirfd int, base string, fd int) ([]xattr, error) {
 		}
 		return unix.Lgetxattr(fsat.ProcPath(dirfd, base), name, dest)
 	}
-	names, err := grow(list)
+	names, err := fsat.Grow(list)
 	if errors.Is(err, unix.ENOTSUP) {
 		return nil, nil
 	}
@@ -98,7 +98,7 @@ func listXattrs(dirfd int, base string, fd int) ([]xattr, error) {
 		if name == "" {
 			continue
 		}
-		v, err := grow(func(dest []byte) (int, error) { return get(name, dest) })
+		v, err := fsat.Grow(func(dest []byte) (int, error) { return get(name, dest) })
 		if errors.Is(err, unix.ENODATA) {
 			continue // removed while we looked
 		}
@@ -111,31 +111,9 @@ func listXattrs(dirfd int, base string, fd int) ([]xattr, error) {
 	return xs, nil
 }
 
-// grow calls a size-probing xattr syscall until its buffer is big enough.
-func grow(call func(dest []byte) (int, error)) ([]byte, error) {
-	for {
-		n, err := call(nil)
-		if err != nil {
-			return nil, err
-		}
-		if n == 0 {
-			return nil, nil
-		}
-		buf := make([]byte, n)
-		m, err := call(buf)
-		if errors.Is(err, unix.ERANGE) {
-			continue // grew between the calls
-		}
-		if err != nil {
-			return nil, err
-		}
-		return buf[:m], nil
-	}
-}
-
 // getXattr returns one attribute of the open fd, or "" if absent.
 func getXattr(fd int, name string) (string, error) {
-	v, err := grow(func(dest []byte) (int, error) { return unix.Fgetxattr(fd, name, dest) })
+	v, err := fsat.Grow(func(dest []byte) (int, error) { return unix.Fgetxattr(fd, name, dest) })
 	if errors.Is(err, unix.ENODATA) || errors.Is(err, unix.ENOTSUP) {
 		return "", nil
 	}

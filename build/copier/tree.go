@@ -336,7 +336,7 @@ func (c *copier) mode(st *unix.Stat_t) uint32 {
 // without overlayfs' own and SELinux labels (the destination's policy
 // labels it). Filesystems without xattrs are not an error.
 func (c *copier) copyXattrs(in, out int, srcRel string) error {
-	names, err := grow(func(b []byte) (int, error) { return unix.Flistxattr(in, b) })
+	names, err := fsat.Grow(func(b []byte) (int, error) { return unix.Flistxattr(in, b) })
 	if err != nil {
 		if errors.Is(err, unix.ENOTSUP) || errors.Is(err, unix.EOPNOTSUPP) {
 			return nil
@@ -347,7 +347,7 @@ func (c *copier) copyXattrs(in, out int, srcRel string) error {
 		if n == "" || strings.HasPrefix(n, "trusted.overlay.") || strings.HasPrefix(n, "user.overlay.") || n == "security.selinux" {
 			continue
 		}
-		v, err := grow(func(b []byte) (int, error) { return unix.Fgetxattr(in, n, b) })
+		v, err := fsat.Grow(func(b []byte) (int, error) { return unix.Fgetxattr(in, n, b) })
 		if err != nil {
 			continue // removed meanwhile, or not readable: best effort
 		}
@@ -356,26 +356,4 @@ func (c *copier) copyXattrs(in, out int, srcRel string) error {
 		}
 	}
 	return nil
-}
-
-// grow calls a size-probing xattr syscall until its buffer is big enough.
-func grow(call func(dest []byte) (int, error)) ([]byte, error) {
-	for {
-		n, err := call(nil)
-		if err != nil {
-			return nil, err
-		}
-		if n == 0 {
-			return nil, nil
-		}
-		buf := make([]byte, n)
-		m, err := call(buf)
-		if errors.Is(err, unix.ERANGE) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		return buf[:m], nil
-	}
 }

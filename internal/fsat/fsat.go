@@ -128,3 +128,27 @@ func RemoveAt(dirfd int, name string) error {
 	}
 	return nil
 }
+
+// Grow calls a size-probing syscall (listxattr, getxattr and their f/l
+// variants: a nil buffer asks for the size) until its buffer is big
+// enough, and returns what it wrote.
+func Grow(call func(dest []byte) (int, error)) ([]byte, error) {
+	for {
+		n, err := call(nil)
+		if err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			return nil, nil
+		}
+		buf := make([]byte, n)
+		m, err := call(buf)
+		if errors.Is(err, unix.ERANGE) {
+			continue // grew between the calls
+		}
+		if err != nil {
+			return nil, err
+		}
+		return buf[:m], nil
+	}
+}

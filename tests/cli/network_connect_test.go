@@ -109,9 +109,7 @@ func TestNetworkConnect(t *testing.T) {
 		t.Errorf("eth1 after a disconnect while stopped: %q", out)
 	}
 	e.must("rm", "-f", "app", "other")
-	if got := netCounts(t, e); got != noNetLeft {
-		t.Errorf("after rm: %s", got)
-	}
+	assertNoNetLeft(t, e, "after rm")
 	e.must("network", "rm", "n1", "n2")
 }
 
@@ -167,9 +165,7 @@ func TestNetworkConnectFailed(t *testing.T) {
 		t.Errorf("eth1 after the second connect: %q", out)
 	}
 	e.must("rm", "-f", "app")
-	if got := netCounts(t, e); got != noNetLeft {
-		t.Errorf("after rm: %s", got)
-	}
+	assertNoNetLeft(t, e, "after rm")
 	e.must("network", "rm", "n1", "n2")
 }
 

@@ -52,9 +52,7 @@ func TestNetworkHostFirewall(t *testing.T) {
 	if after := hostRules(); after != before {
 		t.Errorf("the host's firewall changed after rm:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
-	if got := netCounts(t, e); got != noNetLeft {
-		t.Errorf("after rm: %s", got)
-	}
+	assertNoNetLeft(t, e, "after rm")
 }
 
 // nsRunStdin is nsRun with input on stdin.

@@ -131,6 +131,20 @@ func netCounts(t *testing.T, e *env) string {
 
 const noNetLeft = "netns files 0, leases 0, veths 0, container rules 0"
 
+// assertNoNetLeft fails unless netCounts reaches noNetLeft within a few
+// seconds: the kernel deletes a container's veth with its namespace in
+// the background, later under load.
+func assertNoNetLeft(t *testing.T, e *env, when string) {
+	t.Helper()
+	var got string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if got = netCounts(t, e); got == noNetLeft {
+			return
+		}
+	}
+	t.Errorf("%s: %s", when, got)
+}
+
 // TestNetworkNone: --network none has only the loopback, up.
 func TestNetworkNone(t *testing.T) {
 	e := newNetnsEnv(t)
@@ -212,9 +226,7 @@ func TestNetworkBridge(t *testing.T) {
 	e.fails(125, "port is already allocated", "run", "-d", "--network", "bridge", "-p", "8080:80", "busybox", "sleep", "9")
 	e.fails(1, "no public port", "port", "web", "82")
 	e.must("rm", "-f", "web")
-	if got := netCounts(t, e); got != noNetLeft {
-		t.Errorf("after rm: %s", got)
-	}
+	assertNoNetLeft(t, e, "after rm")
 }
 
 // TestNetworkLifecycles: 50 containers on the default network (publishing
@@ -249,9 +261,7 @@ func TestNetworkLifecycles(t *testing.T) {
 		case 1:
 			e.must("run", "-d", "--name", name, "--network", "n1", "--network-alias", "alias"+name, "busybox", "sleep", "100")
 			e.must("stop", "-t", "0", name)
-			if got := netCounts(t, e); got != noNetLeft {
-				t.Errorf("after stop of %s: %s", name, got)
-			}
+			assertNoNetLeft(t, e, "after stop of "+name)
 			e.must("rm", name)
 		case 2:
 			// Ends by itself: its monitor's exit command releases the network.
@@ -269,9 +279,7 @@ func TestNetworkLifecycles(t *testing.T) {
 			e.must("rm", "-f", name)
 		}
 	}
-	if got := netCounts(t, e); got != noNetLeft {
-		t.Errorf("after 50 containers: %s", got)
-	}
+	assertNoNetLeft(t, e, "after 50 containers")
 	if after := netSnapshot(t, e); after != before {
 		t.Errorf("after 50 containers:\n%s\nbefore:\n%s", after, before)
 	}
@@ -387,9 +395,7 @@ func TestNetworkReboot(t *testing.T) {
 	// The leases of the dead containers hold until rm; then they go.
 	e.fails(1, "has active endpoints", "network", "rm", "n1")
 	e.must("rm", "-f", "web", "app", "later")
-	if got := netCounts(t, e); got != noNetLeft {
-		t.Errorf("after rm: %s", got)
-	}
+	assertNoNetLeft(t, e, "after rm")
 	e.must("network", "rm", "n1")
 	if out := nsRun(t, e.netns, "ip", "-o", "link", "show", "type", "bridge"); strings.Contains(out, "br-") {
 		t.Errorf("n1's bridge after network rm: %q", out)
@@ -413,13 +419,9 @@ func TestNetworkContainerMode(t *testing.T) {
 	if out := e.must("exec", "second", "ip", "-o", "link"); strings.Contains(out, "eth0") {
 		t.Errorf("second keeps first's eth0 after rm of first: %q", out)
 	}
-	if got := netCounts(t, e); got != noNetLeft {
-		t.Errorf("after rm of first: %s", got)
-	}
+	assertNoNetLeft(t, e, "after rm of first")
 	e.must("rm", "-f", "second")
-	if got := netCounts(t, e); got != noNetLeft {
-		t.Errorf("after rm: %s", got)
-	}
+	assertNoNetLeft(t, e, "after rm")
 }
 
 // TestNetworkEtcFiles: --add-host and --dns reach /etc/hosts and
@@ -514,9 +516,7 @@ func TestNetworkUser(t *testing.T) {
 	// still starts, without a name on the network's server.
 	e.must("run", "--rm", "--network", "n1", "--name", strings.Repeat("x", 64), "busybox", "true")
 	e.must("rm", "-f", "web")
-	if got := netCounts(t, e); got != noNetLeft {
-		t.Errorf("after rm: %s", got)
-	}
+	assertNoNetLeft(t, e, "after rm")
 	e.must("network", "rm", "n1")
 }
 
@@ -564,9 +564,7 @@ func TestNetworkBadFlags(t *testing.T) {
 	if out := e.must("ps", "-aq"); out != "" {
 		t.Errorf("containers left by failed runs: %q", out)
 	}
-	if got := netCounts(t, e); got != noNetLeft {
-		t.Errorf("after failed runs: %s", got)
-	}
+	assertNoNetLeft(t, e, "after failed runs")
 }
 
 // TestNetArgs: the harness gives run and create `--network none` unless a

@@ -95,7 +95,10 @@ func (e *Engine) Start(ctx context.Context, ref string, attach func(net.Conn) er
 // startMonitor runs berth-monitor (cfg on its command line) in its own
 // session and goes through the start handshake (cmd/berth-monitor):
 //
-//	monitor -> engine  "C <pid>\n"  created; or "E <message>\n"
+//	monitor -> engine  "C <pid>\n"  created (a terminal's container: its size is set
+//	                               before it starts); "C 0\n" ready: without a
+//	                               terminal the runtime's `run --detach` creates and
+//	                               starts it after the go-ahead; or "E <message>\n"
 //	engine  -> monitor "S\n"        start it (the engine attached first, if it wanted)
 //	               or "S <pid>\n"  the same, and engine process pid removes the container
 //	                               once it exits: the exit command waits for it (removeSelf)

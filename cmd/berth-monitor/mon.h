@@ -166,7 +166,7 @@ void clients_finish(struct mon *m, int timeout_ms);
 /* proc.c */
 pid_t spawn(char *const argv[], int in, int out, int err);
 int runtime_call(struct mon *m, const char *const *args, struct buf *out, struct buf *err);
-int runtime_create(struct mon *m, pid_t *pid, struct buf *err);
+int runtime_create(struct mon *m, pid_t *pid, struct buf *err, bool run);
 int run_wait(pid_t pid);
 
 /* run.c */

@@ -375,11 +375,14 @@ out:
 }
 
 /* runtime_create runs the runtime's create with the container's stdio
- * (m->out, m->in_fd) and returns the container's pid in *pid. */
-int runtime_create(struct mon *m, pid_t *pid, struct buf *err)
+ * (m->out, m->in_fd) and returns the container's pid in *pid. With run,
+ * it runs the runtime's `run --detach` instead: created and started by
+ * one runtime process, which saves the start's process. */
+int runtime_create(struct mon *m, pid_t *pid, struct buf *err, bool run)
 {
 	char dirpid[4096];
-	const char *args[] = {"create", "--bundle", m->dir, "--pid-file", dirpid, NULL};
+	const char *verb = run ? "run" : "create";
+	const char *args[] = {verb, "--bundle", m->dir, "--pid-file", dirpid, run ? "--detach" : NULL, NULL};
 	if ((size_t)snprintf(dirpid, sizeof dirpid, "%s/init.pid", m->dir) >= sizeof dirpid) {
 		buf_str(err, "container directory name too long");
 		return -1;
@@ -389,7 +392,9 @@ int runtime_create(struct mon *m, pid_t *pid, struct buf *err)
 		buf_str(err, "out of memory");
 		return -1;
 	}
-	size_t at = 8;
+	size_t at = 3;
+	while (argv[at])
+		at++;
 	err->len = 0;
 	if (m->tty) {
 		int pty = create_tty(m, argv, at, err);
@@ -437,9 +442,9 @@ int runtime_create(struct mon *m, pid_t *pid, struct buf *err)
 				buf_add(&msg, tmp, (size_t)k);
 			if (c < 0) {
 				errno = se;
-				buf_printf(err, "%s create: %s", base(m->runtime), strerror(se));
+				buf_printf(err, "%s %s: %s", base(m->runtime), verb, strerror(se));
 			} else {
-				fail(m, err, "create", &msg, st);
+				fail(m, err, verb, &msg, st);
 			}
 			buf_free(&msg);
 			close(o[0]);

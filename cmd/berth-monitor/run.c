@@ -1,5 +1,6 @@
-/* The container's lifecycle: create, the start handshake, start, wait,
- * record the exit, restart by the policy. */
+/* The container's lifecycle: the start handshake, create and start (one
+ * `run --detach` without a terminal), wait, record the exit, restart by
+ * the policy. */
 #include "mon.h"
 
 #include <errno.h>
@@ -289,30 +290,44 @@ int run_loop(struct mon *m, int sync)
 		m->init_done = m->init_lost = false;
 		m->nreaped = 0;
 		err.len = 0;
-		int r = runtime_create(m, &pid, &err);
-		if (sync >= 0) {
-			if (r < 0) {
-				sync_send(sync, 'E', err.p);
-				close(sync);
-				release(m);
-				buf_free(&err);
-				return -1;
-			}
+		/* Without a terminal one runtime process creates and starts
+		 * the container (`run --detach`), after the go-ahead. A
+		 * terminal is created first, so that the engine sets its size
+		 * before the process starts. */
+		bool one_call = !m->tty;
+		int r = one_call ? 0 : runtime_create(m, &pid, &err, false);
+		if (sync >= 0 && r == 0) {
+			/* pid 0: not created yet (one_call) */
 			char s[32];
 			snprintf(s, sizeof s, "%d", (int)pid);
 			sync_send(sync, 'C', s);
 			if (wait_start(m, sync) < 0) {
-				rt(m, "delete", "--force");
+				if (!one_call)
+					rt(m, "delete", "--force");
 				close(sync);
 				release(m);
 				buf_free(&err);
 				return -1;
 			}
 		}
+		if (r == 0 && one_call)
+			r = runtime_create(m, &pid, &err, true);
+		if (sync >= 0 && r < 0) {
+			sync_send(sync, 'E', err.p);
+			/* A run that failed after its create may leave it. */
+			if (one_call)
+				rt(m, "delete", "--force");
+			close(sync);
+			release(m);
+			buf_free(&err);
+			return -1;
+		}
 		struct timespec t;
 		if (r == 0) {
 			m->init_pid = pid;
 			known(m);
+		}
+		if (r == 0 && !one_call) {
 			const char *args[] = {"start", m->id, NULL};
 			r = runtime_call(m, args, NULL, &err);
 		}

@@ -118,12 +118,12 @@ func newInspectCommand(g *globals) *cobra.Command {
 type containerInspect struct {
 	*engine.Container
 	// Name has the leading "/" Docker's inspect shows (ps does not).
-	Name         string `json:"Name"`
-	LogPath      string `json:"LogPath"`
-	ResolvConf   string `json:"ResolvConfPath"`
-	HostnamePath string `json:"HostnamePath"`
-	// HostConfig and NetworkSettings hold the networking fields (netcmds.go).
-	HostConfig      netHostConfig   `json:"HostConfig"`
+	Name         string     `json:"Name"`
+	LogPath      string     `json:"LogPath"`
+	ResolvConf   string     `json:"ResolvConfPath"`
+	HostnamePath string     `json:"HostnamePath"`
+	HostConfig   hostConfig `json:"HostConfig"`
+	// NetworkSettings holds the networking fields (netcmds.go).
 	NetworkSettings networkSettings `json:"NetworkSettings"`
 	Config          struct {
 		Image  string            `json:"Image"`
@@ -135,8 +135,16 @@ type containerInspect struct {
 func inspectContainer(e *engine.Engine, c *engine.Container) containerInspect {
 	v := containerInspect{Container: c, Name: "/" + c.Name, LogPath: e.LogPath(c.ID)}
 	v.Config.Image, v.Config.Tty, v.Config.Labels = c.Image, c.TTY, c.Labels
-	v.HostConfig, v.NetworkSettings = inspectNetwork(e, c)
+	v.HostConfig.netHostConfig, v.NetworkSettings = inspectNetwork(e, c)
+	v.HostConfig.Runtime = c.Runtime
 	return v
+}
+
+// hostConfig is inspect's HostConfig, with the fields berth has.
+type hostConfig struct {
+	netHostConfig
+	// Runtime is the OCI runtime's path (Docker shows a runtime's name).
+	Runtime string `json:"Runtime"`
 }
 
 func newPauseCommand(g *globals, pause bool) *cobra.Command {

@@ -127,7 +127,7 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (_ *Container, err
 	if err != nil {
 		return nil, err
 	}
-	b, err := json.MarshalIndent(spec, "", "\t")
+	b, err := json.Marshal(spec)
 	if err != nil {
 		return nil, err
 	}

@@ -25,14 +25,14 @@ func newCreateCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := g.pullForRun(cmd.Context(), f.pull, args[0]); err != nil {
-				return err
-			}
 			e, err := g.openEngine(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer e.Close()
+			if err := pullForRun(cmd.Context(), e.Images(), f.pull, args[0]); err != nil {
+				return err
+			}
 			c, err := e.Create(cmd.Context(), o)
 			if err != nil {
 				return err
@@ -67,14 +67,14 @@ func newRunCommand(g *globals) *cobra.Command {
 					return err
 				}
 			}
-			if err := g.pullForRun(ctx, f.pull, args[0]); err != nil {
-				return err
-			}
 			e, err := g.openEngine(ctx)
 			if err != nil {
 				return err
 			}
 			defer e.Close()
+			if err := pullForRun(ctx, e.Images(), f.pull, args[0]); err != nil {
+				return err
+			}
 			o.StartAfter = true
 			c, err := e.Create(ctx, o)
 			if err != nil {

@@ -168,8 +168,9 @@ func displayRepoName(r image.Ref) string {
 
 // pullForRun pulls the image of `run` or `create` as --pull says:
 // "missing" (the default) when it is not here, "always", or "never".
-// The progress goes to standard error, as Docker's.
-func (g *globals) pullForRun(ctx context.Context, policy, arg string) error {
+// The progress goes to standard error, as Docker's. s is the engine's
+// image store: one store opened per command.
+func pullForRun(ctx context.Context, s *image.Store, policy, arg string) error {
 	switch policy {
 	case "never":
 		return nil
@@ -177,11 +178,6 @@ func (g *globals) pullForRun(ctx context.Context, policy, arg string) error {
 	default:
 		return statusError{125, fmt.Errorf("invalid pull option %q: must be missing, always or never", policy)}
 	}
-	s, err := g.openImages(ctx)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
 	if policy == "missing" {
 		_, err := s.Resolve(ctx, arg)
 		if err == nil || !errors.Is(err, image.ErrNotFound) {

@@ -31,12 +31,17 @@ build:
 	CGO_ENABLED=1 $(GO) build -tags $(TAGS) -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/berth-runtime ./cmd/berth-runtime
 	CGO_ENABLED=0 $(GO) build -tags $(TAGS) -trimpath -ldflags '-s -w' -o $(BIN)/berth ./cmd/berth
 	$(MAKE) $(BIN)/berth-monitor
-	CGO_ENABLED=0 $(GO) build -tags $(TAGS) -trimpath -ldflags '-s -w' -o $(BIN)/berth-init ./cmd/berth-init
+	$(MAKE) $(BIN)/berth-init
 	CGO_ENABLED=0 $(GO) build -tags $(TAGS) -trimpath -ldflags '-s -w' -o $(BIN)/berth-registry ./cmd/berth-registry
 
 $(BIN)/berth-monitor: $(MONITOR_SRC)
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS) -o $@ $(filter %.c,$(MONITOR_SRC))
+
+# berth-init runs inside containers, which may have no C library: static.
+$(BIN)/berth-init: cmd/berth-init/main.c
+	@mkdir -p $(BIN)
+	$(CC) $(CFLAGS) -static -o $@ $<
 
 # demo installs what is needed, builds berth, makes a busybox image from
 # Debian's busybox-static and runs a container from it. Make is run again

@@ -10,8 +10,8 @@ import (
 	"sync"
 	"testing"
 
-	"berth/engine/monitor/monitortest"
 	"berth/engine/ocispec"
+	"berth/internal/cbuild"
 )
 
 // bins holds berth-runtime, berth-monitor and berth-init built for the
@@ -28,14 +28,18 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	bins = dir
-	// The monitor is C, built as the Makefile does.
-	if err := monitortest.Build(filepath.Join(dir, "berth-monitor")); err != nil {
+	// The monitor and berth-init are C, built as the Makefile does.
+	for _, p := range []string{"berth-monitor", "berth-init"} {
+		if err = cbuild.Build(filepath.Join(dir, p), p); err != nil {
+			break
+		}
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.RemoveAll(dir)
 		os.Exit(1)
 	}
 	for _, b := range [][]string{
-		{"-o", filepath.Join(dir, "berth-init"), "berth/cmd/berth-init"},
 		{"-tags", "osusergo,netgo", "-ldflags", `-extldflags "-static"`, "-o", filepath.Join(dir, "berth-runtime"), "berth/cmd/berth-runtime"},
 	} {
 		build := exec.Command("go", append([]string{"build"}, b...)...)

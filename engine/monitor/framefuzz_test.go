@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"berth/engine/monitor/monitortest"
+	"berth/internal/cbuild"
 )
 
 // buildFrameMonitor compiles the C monitor for its --frame-test mode,
@@ -23,7 +23,7 @@ func buildFrameMonitor(tb testing.TB) string {
 	tb.Helper()
 	dir := tb.TempDir()
 	bin := filepath.Join(dir, "berth-monitor")
-	if src, err := monitortest.Source(); err == nil {
+	if src, err := cbuild.Source("berth-monitor"); err == nil {
 		files, _ := filepath.Glob(filepath.Join(src, "*.c"))
 		cc := os.Getenv("CC")
 		if cc == "" {
@@ -35,7 +35,7 @@ func buildFrameMonitor(tb testing.TB) string {
 			return bin
 		}
 	}
-	if err := monitortest.Build(bin); err != nil {
+	if err := cbuild.Build(bin, "berth-monitor"); err != nil {
 		tb.Skip(err) // no C compiler
 	}
 	return bin

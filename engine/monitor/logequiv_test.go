@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"berth/engine/logs"
-	"berth/engine/monitor/monitortest"
+	"berth/internal/cbuild"
 )
 
 // logOp is one call on a log writer: a write of data to stream (0
@@ -30,7 +30,7 @@ type logOp struct {
 func buildMonitor(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "berth-monitor")
-	if err := monitortest.Build(bin); err != nil {
+	if err := cbuild.Build(bin, "berth-monitor"); err != nil {
 		t.Skip(err) // no C compiler: nothing to compare
 	}
 	return bin

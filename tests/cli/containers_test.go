@@ -233,6 +233,24 @@ func TestInit(t *testing.T) {
 	if got := strings.TrimSpace(e.must("inspect", "-f", "{{.State.ExitCode}}", "withinit")); got != "143" {
 		t.Errorf("exit code %s, want 143 (SIGTERM)", got)
 	}
+	// A signal sent the moment run -d returns is not lost: berth-init
+	// blocks every signal from its start (a PID 1 drops one it has no
+	// handler for), so sleep ends by it, not after its 5 s.
+	for i := 0; i < 10; i++ {
+		id := strings.TrimSpace(e.must("run", "-d", "--init", "busybox", "sleep", "5"))
+		e.must("kill", "-s", "TERM", id)
+		if got := strings.TrimSpace(e.must("wait", id)); got != "143" {
+			t.Errorf("round %d: exit code %s after a TERM right after the start, want 143", i, got)
+		}
+		e.must("rm", id)
+	}
+	// Exit codes: the command's own, 127 when it does not exist.
+	if _, _, code := e.run(nil, "run", "--rm", "--init", "busybox", "sh", "-c", "exit 7"); code != 7 {
+		t.Errorf("run --init exit 7: %d", code)
+	}
+	if _, stderr, code := e.run(nil, "run", "--rm", "--init", "busybox", "nosuch"); code != 127 || !strings.Contains(stderr, "berth-init: exec nosuch") {
+		t.Errorf("run --init nosuch: exit %d, %q", code, stderr)
+	}
 }
 
 // TestRunTerminal: run -t gives the container a terminal.

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"berth/engine/monitor/monitortest"
+	"berth/internal/cbuild"
 )
 
 // binary is the berth CLI built once for the whole run.
@@ -45,14 +45,18 @@ func runMain(m *testing.M) int {
 		}
 		return m.Run()
 	}
-	// The monitor is C, built as the Makefile does.
-	if err := monitortest.Build(filepath.Join(dir, "berth-monitor")); err != nil {
+	// The monitor and berth-init are C, built as the Makefile does.
+	for _, p := range []string{"berth-monitor", "berth-init"} {
+		if err = cbuild.Build(filepath.Join(dir, p), p); err != nil {
+			break
+		}
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	for _, b := range [][]string{
 		{"-o", binary, "berth/cmd/berth"},
-		{"-o", filepath.Join(dir, "berth-init"), "berth/cmd/berth-init"},
 		{"-tags", "osusergo,netgo", "-ldflags", `-extldflags "-static"`, "-o", filepath.Join(dir, "berth-runtime"), "berth/cmd/berth-runtime"},
 	} {
 		build := exec.Command("go", append([]string{"build"}, b...)...)

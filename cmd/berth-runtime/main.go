@@ -18,6 +18,8 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
+	// Starts the kernel's cgroup-move grace period as the process starts.
+	_ "berth/runtime/cgprime"
 	"berth/runtime/initproc"
 )
 
@@ -104,7 +106,9 @@ func newRootCommand(g *globals) *cobra.Command {
 // container are ones the caller opened. It runs before the runtime opens a
 // file, so a count larger than what the caller passed is refused, instead
 // of failing obscurely or passing the runtime's own descriptors (its log,
-// its state directory) into the container.
+// its state directory) into the container. (cgprime's thread, which opens
+// files as the process starts, stays out of command lines with
+// --preserve-fds for this reason.)
 func checkPreserveFDs(cmd *cobra.Command) error {
 	f := cmd.Flags().Lookup("preserve-fds")
 	if f == nil || !f.Changed {

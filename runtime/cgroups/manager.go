@@ -54,43 +54,54 @@ func HostMode(root string) (Mode, error) {
 // from each hierarchy's root; a relative one is placed under the cgroup of
 // the calling process, as runc does. Nothing is created until Create.
 func New(path string) (*Manager, error) {
+	// A bad path is reported before a layout that cannot be read.
+	if err := checkPath(path); err != nil {
+		return nil, err
+	}
+	h, err := ReadHost()
+	if err != nil {
+		return nil, err
+	}
+	return h.New(path)
+}
+
+// New resolves the cgroup at path as the package's New does, in the
+// layout h.
+func (h *Host) New(path string) (*Manager, error) {
+	if err := checkPath(path); err != nil {
+		return nil, err
+	}
+	m := &Manager{Mode: h.mode, Paths: map[string]string{}}
+	for _, hy := range h.hs {
+		rel := path
+		if !filepath.IsAbs(path) {
+			rel = filepath.Join("/", relativeTo(h.own[hy.name], hy.root), path)
+		}
+		m.Paths[hy.name] = filepath.Join(hy.mountpoint, filepath.Clean("/"+rel))
+	}
+	return m, nil
+}
+
+// checkPath refuses a cgroup path that could name something other than a
+// cgroup of the container's own.
+func checkPath(path string) error {
 	if path == "" {
-		return nil, errors.New("empty cgroup path")
+		return errors.New("empty cgroup path")
 	}
 	if strings.ContainsRune(path, 0) {
-		return nil, fmt.Errorf("cgroup path %q: contains a NUL byte", path)
+		return fmt.Errorf("cgroup path %q: contains a NUL byte", path)
 	}
 	for _, part := range strings.Split(path, "/") {
 		if part == ".." {
-			return nil, fmt.Errorf("cgroup path %q: must not contain \"..\"", path)
+			return fmt.Errorf("cgroup path %q: must not contain \"..\"", path)
 		}
 	}
 	if filepath.Clean("/"+path) == "/" {
 		// The root, or the caller's own cgroup: the container must have
 		// one of its own, which delete can remove.
-		return nil, fmt.Errorf("cgroup path %q: names no cgroup of the container's own", path)
+		return fmt.Errorf("cgroup path %q: names no cgroup of the container's own", path)
 	}
-	mode, err := HostMode("/sys/fs/cgroup")
-	if err != nil {
-		return nil, err
-	}
-	hs, err := hierarchies(mode)
-	if err != nil {
-		return nil, err
-	}
-	own, err := ownCgroups()
-	if err != nil {
-		return nil, err
-	}
-	m := &Manager{Mode: mode, Paths: map[string]string{}}
-	for _, h := range hs {
-		rel := path
-		if !filepath.IsAbs(path) {
-			rel = filepath.Join("/", relativeTo(own[h.name], h.root), path)
-		}
-		m.Paths[h.name] = filepath.Join(h.mountpoint, filepath.Clean("/"+rel))
-	}
-	return m, nil
+	return nil
 }
 
 // relativeTo returns cgroup path p (as /proc/self/cgroup shows it) relative
@@ -131,6 +142,17 @@ func (m *Manager) Add(pid int) error {
 		}
 	}
 	return nil
+}
+
+// AddOne moves pid into the cgroup of one hierarchy only, one without
+// controllers where there is one (the one procsDir picks): enough to make
+// the kernel start the grace period a first move waits for.
+func (m *Manager) AddOne(pid int) error {
+	dir := m.procsDir()
+	if dir == "" {
+		return errors.New("no cgroup hierarchy")
+	}
+	return writeFile(dir, "cgroup.procs", strconv.Itoa(pid))
 }
 
 // Path returns the directory of one hierarchy ("" for the v2 root).

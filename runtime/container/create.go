@@ -20,6 +20,8 @@ import (
 	"berth/runtime/initproc"
 	"berth/runtime/lsm"
 	"berth/runtime/nsexec"
+	"berth/runtime/seccomp"
+	"berth/runtime/selfexe"
 	"berth/runtime/spec"
 )
 
@@ -63,82 +65,144 @@ var cloneFlags = map[specs.LinuxNamespaceType]struct {
 
 // Create sets up a container whose init waits for Start. On any error
 // nothing is left behind: no state directory, process or cgroup.
-func Create(o CreateOptions) (st *State, err error) {
-	if err := ValidateID(o.ID); err != nil {
+func Create(o CreateOptions) (*State, error) {
+	st, unlock, err := create(o)
+	if err != nil {
 		return nil, err
 	}
+	unlock()
+	return st, nil
+}
+
+// create is Create, returning with the container's lock held (unlock
+// releases it; nil on error), so that Run starts the container it made without another
+// process in between and without reading its state back.
+func create(o CreateOptions) (st *State, unlock func(), err error) {
+	if err := ValidateID(o.ID); err != nil {
+		return nil, nil, err
+	}
+	// What does not depend on the config is read, and the handle init is
+	// started from opened, while the config is read. (berth-runtime's
+	// cgprime has started the kernel's wait before a first move into a
+	// cgroup already, as the process started.)
+	hostc := make(chan hostLayout, 1)
+	go func() {
+		h, err := cgroups.ReadHost()
+		hostc <- hostLayout{h, err, owner()}
+	}()
+	exec := make(chan openedExe, 1)
+	go func() {
+		f, err := selfexe.Open()
+		exec <- openedExe{f, err}
+	}()
+	exeTaken := false
+	defer func() {
+		if !exeTaken {
+			if r := <-exec; r.f != nil {
+				r.f.Close()
+			}
+		}
+	}()
 	bundle, err := filepath.Abs(o.Bundle)
 	if err != nil {
-		return nil, fmt.Errorf("bundle %s: %w", o.Bundle, err)
+		return nil, nil, fmt.Errorf("bundle %s: %w", o.Bundle, err)
 	}
 	cfg, err := spec.Load(bundle)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := hooks.Validate(cfg.Hooks); err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(bundle, spec.ConfigName), err)
+		return nil, nil, fmt.Errorf("%s: %w", filepath.Join(bundle, spec.ConfigName), err)
 	}
 	if cfg.Process == nil {
-		return nil, fmt.Errorf("%s: process: required to create a container", filepath.Join(bundle, spec.ConfigName))
+		return nil, nil, fmt.Errorf("%s: process: required to create a container", filepath.Join(bundle, spec.ConfigName))
 	}
 	if cfg.Linux.IntelRdt != nil {
 		if err := CheckIntelRdt(); err != nil {
-			return nil, fmt.Errorf("%s: %w", filepath.Join(bundle, spec.ConfigName), err)
+			return nil, nil, fmt.Errorf("%s: %w", filepath.Join(bundle, spec.ConfigName), err)
 		}
 	}
 	var proxy *os.File
 	if cfg.Process.Terminal && o.ConsoleSocket == "" && o.Console == nil && o.proxyTerminal {
 		var ours, theirs *os.File
 		if theirs, ours, err = socketPair(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		defer theirs.Close()
 		defer func() {
-			if err != nil { // Create's result
+			if err != nil { // create's result
 				ours.Close()
 			}
 		}()
 		o.Console, proxy = theirs, ours
 	}
 	if cfg.Process.Terminal && o.ConsoleSocket == "" && o.Console == nil {
-		return nil, errors.New("process.terminal is set: --console-socket is required")
+		return nil, nil, errors.New("process.terminal is set: --console-socket is required")
 	}
 	if !cfg.Process.Terminal && (o.ConsoleSocket != "" || o.Console != nil) {
-		return nil, errors.New("--console-socket given but process.terminal is false")
+		return nil, nil, errors.New("--console-socket given but process.terminal is false")
 	}
 	boot, err := bootstrapFor(cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	filter, err := seccompFilter(o.Root, cfg)
-	if err != nil {
-		return nil, err
+	// The seccomp filter is compiled, or read from the cache, while the
+	// state is recorded and init starts; spawn waits for it before it
+	// sends init its config. A bad profile stays the error reported first
+	// whatever else fails after this point, as when it was compiled here.
+	filterc := make(chan compiledFilter, 1)
+	go func() {
+		f, err := seccompFilter(o.Root, cfg)
+		filterc <- compiledFilter{f, err}
+	}()
+	var filter *compiledFilter
+	waitFilter := func() (*seccomp.Filter, error) {
+		if filter == nil {
+			r := <-filterc
+			filter = &r
+		}
+		return filter.f, filter.err
 	}
+	defer func() {
+		if err == nil {
+			return
+		}
+		if _, ferr := waitFilter(); ferr != nil {
+			err = ferr
+		}
+	}()
 	cgPath := "/berth/" + o.ID
 	if cfg.Linux.CgroupsPath != "" {
 		cgPath = cfg.Linux.CgroupsPath
 	}
-	cg, err := cgroups.New(cgPath)
+	var cg *cgroups.Manager
+	host := <-hostc
+	if host.err == nil {
+		cg, err = host.h.New(cgPath)
+	} else {
+		// New reports a bad path before a layout it cannot read.
+		cg, err = cgroups.New(cgPath)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("linux.cgroupsPath: %w", err)
+		return nil, nil, fmt.Errorf("linux.cgroupsPath: %w", err)
 	}
 	if err := os.MkdirAll(o.Root, 0o700); err != nil {
-		return nil, fmt.Errorf("state root %s: %w", o.Root, err)
+		return nil, nil, fmt.Errorf("state root %s: %w", o.Root, err)
 	}
 	dir := stateDir(o.Root, o.ID)
 	if err := os.Mkdir(dir, 0o711); err != nil {
 		if errors.Is(err, os.ErrExist) {
-			return nil, fmt.Errorf("container %q: %w", o.ID, ErrExist)
+			return nil, nil, fmt.Errorf("container %q: %w", o.ID, ErrExist)
 		}
-		return nil, fmt.Errorf("create state directory: %w", err)
+		return nil, nil, fmt.Errorf("create state directory: %w", err)
 	}
-	unlock, err := lockDir(dir)
+	release, err := lockDir(dir)
 	if err != nil {
 		os.RemoveAll(dir)
-		return nil, err
+		return nil, nil, err
 	}
-	defer unlock()
 	var sp *started
+	var cfgJSON []byte
 	// rec is the container's record; st, the result, is nil on failure.
 	var rec *State
 	defer func() {
@@ -150,6 +214,7 @@ func Create(o CreateOptions) (st *State, err error) {
 		}
 		_ = cg.Destroy()
 		os.RemoveAll(dir)
+		release()
 		if sp != nil && rec != nil {
 			// The container was stopped; the lifecycle goes on with
 			// delete and its poststop hooks (runtime-spec runtime.md).
@@ -158,70 +223,62 @@ func Create(o CreateOptions) (st *State, err error) {
 			runPoststop(cfg.Hooks, s)
 		}
 	}()
-	// Record the container before anything is made: should this process
-	// die midway, later commands see it creating and delete finds its
-	// cgroup and whatever process made it in.
+	// The record of the container is written (makeCgroup) before its
+	// cgroup is made: should this process die midway, later commands see
+	// it creating and delete finds its cgroup and whatever process made it
+	// in.
 	st = &State{
 		ID: o.ID, Bundle: bundle, Rootfs: cfg.Root.Path, Created: time.Now().UTC(),
-		Owner: owner(), Config: cfg, Cgroup: cg, NoPivot: o.NoPivot,
+		Owner: host.owner, Config: cfg, Cgroup: cg, NoPivot: o.NoPivot,
 		Annotations: cfg.Annotations, dir: dir,
 	}
 	if sharesMountNS(cfg) {
 		before, err := mountsUnder(cfg.Root.Path)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for id := range before {
 			st.HostMounts = append(st.HostMounts, id)
 		}
 	}
 	rec = st
-	if err := st.save(); err != nil {
-		return nil, err
-	}
-
 	fifoPath := filepath.Join(dir, fifoName)
 	if err := unix.Mkfifo(fifoPath, 0o622); err != nil {
-		return nil, fmt.Errorf("create exec fifo: %w", err)
+		return nil, nil, fmt.Errorf("create exec fifo: %w", err)
 	}
 	// Writable by init whatever user it has become by then (the umask
 	// took the bits away), as runc makes it.
 	if err := os.Chmod(fifoPath, 0o622); err != nil {
-		return nil, fmt.Errorf("create exec fifo: %w", err)
+		return nil, nil, fmt.Errorf("create exec fifo: %w", err)
 	}
 	fifo, err := os.OpenFile(fifoPath, unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("open exec fifo: %w", err)
+		return nil, nil, fmt.Errorf("open exec fifo: %w", err)
 	}
 	defer fifo.Close()
 	consoleSock := o.Console
 	if o.ConsoleSocket != "" {
 		c, err := console.Dial(o.ConsoleSocket)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		defer c.Close()
 		consoleSock = c
 	}
 
-	if err := cg.Create(); err != nil {
-		return nil, err
-	}
-	if err := cg.Set(cfg.Linux.Resources); err != nil {
-		return nil, err
-	}
 	// The runtime adopts the container's init if the constructor forks, so
 	// a failed setup can be reaped here.
 	_ = unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 	s := &spawn{
 		cfg: initproc.Config{
-			Mode: initproc.ModeCreate, ID: o.ID, Spec: initSpec(cfg), Process: cfg.Process, Seccomp: filter,
+			Mode: initproc.ModeCreate, ID: o.ID, Spec: initSpec(cfg),
 			Rootfs: cfg.Root.Path, Bundle: bundle, NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring,
 			UserNS:      hasNewNS(cfg, specs.UserNamespace),
 			CgroupNS:    hasNewNS(cfg, specs.CgroupNamespace),
 			NewNet:      hasNewNS(cfg, specs.NetworkNamespace),
 			CgroupPaths: cg.Paths,
 			LSM:         lsm.Detect(),
+			Process:     cfg.Process,
 		},
 		boot:     boot,
 		dir:      bundle,
@@ -231,48 +288,124 @@ func Create(o CreateOptions) (st *State, err error) {
 		console:  consoleSock,
 		preserve: o.PreserveFDs,
 		stdio:    stdio(o.Stdio),
-		state: func(pid int) ([]byte, error) {
-			return creatingState(st, pid)
+		// The container is recorded, and its cgroup made, while init
+		// starts; init waits for the cgroup before anything needs it.
+		// Nothing is made before the record: init, until it has its
+		// config, ends with the runtime (its socket closes), and the
+		// cgroup comes after the record that lets delete find it.
+		makeCgroup: func() error {
+			// The config is most of the record, and the same in its
+			// second write.
+			b, err := json.Marshal(cfg)
+			if err != nil {
+				return fmt.Errorf("encode state: %w", err)
+			}
+			cfgJSON = b
+			if err := st.saveWith(b); err != nil {
+				return err
+			}
+			if err := cg.Create(); err != nil {
+				return err
+			}
+			return cg.Set(cfg.Linux.Resources)
 		},
+		filter: waitFilter,
+		exe: func() (*os.File, error) {
+			exeTaken = true
+			r := <-exec
+			return r.f, r.err
+		},
+	}
+	if initNeedsState(cfg.Hooks) {
+		s.state = func(pid int) ([]byte, error) {
+			return creatingState(st, pid)
+		}
 	}
 	if o.beforeStart != nil {
 		o.beforeStart()
 	}
 	sp, err = s.start()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if err := waitReady(sp, st, o.ID); err != nil {
-		return nil, err
-	}
-	sp.sock.Close()
+	// The last state write, and the pid file, are staged while init sets
+	// the container up, and put in place once it is ready.
 	ps, err := readStat(sp.pid)
 	if err != nil {
-		return nil, fmt.Errorf("read init process: %w", err)
+		return nil, nil, fmt.Errorf("read init process: %w", err)
 	}
-	st.Pid, st.PidStart, st.proxy = sp.pid, ps.startTime, proxy
-	if err := st.save(); err != nil {
-		return nil, err
+	done := *st
+	done.Pid, done.PidStart = sp.pid, ps.startTime
+	final, err := done.stage(cfgJSON)
+	if err != nil {
+		return nil, nil, err
 	}
+	defer final.discard()
+	var pidFile *staged
 	if o.PidFile != "" {
-		if err := writePidFile(o.PidFile, sp.pid); err != nil {
-			return nil, err
+		if pidFile, err = stagePidFile(o.PidFile, sp.pid); err != nil {
+			return nil, nil, err
+		}
+		defer pidFile.discard()
+	}
+	if err := waitReady(sp, st, o.ID); err != nil {
+		return nil, nil, err
+	}
+	sp.sock.Close()
+	st.Pid, st.PidStart, st.proxy = sp.pid, ps.startTime, proxy
+	if err := final.commit(); err != nil {
+		return nil, nil, err
+	}
+	if pidFile != nil {
+		if err := pidFile.commit(); err != nil {
+			return nil, nil, err
 		}
 	}
-	return st, nil
+	return st, release, nil
 }
 
-// initSpec is the spec init gets: without linux.seccomp, which the runtime
-// has compiled into the filter init loads. The system call names of a
-// Docker profile are most of a config's size, and init, a fresh process,
-// would spend milliseconds decoding what it never reads.
+// hostLayout is the result of cgroups.ReadHost, and the caller's name.
+type hostLayout struct {
+	h     *cgroups.Host
+	err   error
+	owner string
+}
+
+// openedExe is the result of selfexe.Open.
+type openedExe struct {
+	f   *os.File
+	err error
+}
+
+// compiledFilter is the result of seccompFilter.
+type compiledFilter struct {
+	f   *seccomp.Filter
+	err error
+}
+
+// initNeedsState reports whether init runs hooks itself (createContainer,
+// startContainer), which get the container's state JSON.
+func initNeedsState(h *specs.Hooks) bool {
+	return len(hooks.List(h, hooks.CreateContainer)) > 0 || len(hooks.List(h, hooks.StartContainer)) > 0
+}
+
+// initSpec is the spec init gets: without what init never reads, which a
+// fresh process would spend milliseconds decoding. linux.seccomp is
+// compiled by the runtime into the filter init loads (the system call
+// names of a Docker profile are most of a config's size); the process
+// comes in the init config on its own; the runtime sets the cgroup's
+// resources; annotations are the runtime's.
 func initSpec(s *specs.Spec) *specs.Spec {
-	if s == nil || s.Linux == nil || s.Linux.Seccomp == nil {
-		return s
+	if s == nil {
+		return nil
 	}
-	c, l := *s, *s.Linux
-	l.Seccomp = nil
-	c.Linux = &l
+	c := *s
+	c.Process, c.Annotations = nil, nil
+	if s.Linux != nil {
+		l := *s.Linux
+		l.Seccomp, l.Resources = nil, nil
+		c.Linux = &l
+	}
 	return &c
 }
 
@@ -436,9 +569,19 @@ func owner() string {
 }
 
 func writePidFile(path string, pid int) error {
+	st, err := stagePidFile(path, pid)
+	if err != nil {
+		return err
+	}
+	return st.commit()
+}
+
+// stagePidFile writes the pid file under a temporary name; its commit
+// puts it in place.
+func stagePidFile(path string, pid int) (*staged, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return fmt.Errorf("pid file %s: %w", path, err)
+		return nil, fmt.Errorf("pid file %s: %w", path, err)
 	}
-	return writeFileAtomic(abs, []byte(strconv.Itoa(pid)), 0o644)
+	return stageFile(abs, []byte(strconv.Itoa(pid)), 0o644)
 }

@@ -41,8 +41,10 @@ func Delete(root, id string, force bool) error {
 	defer unlock()
 	// A create or delete holding the lock may have changed the container
 	// (or removed it) meanwhile.
-	if st, err = LoadLight(root, id); err != nil {
-		return gone(err)
+	if !st.unchanged() {
+		if st, err = LoadLight(root, id); err != nil {
+			return gone(err)
+		}
 	}
 	switch st.Status() {
 	case specs.StateRunning:
@@ -145,8 +147,23 @@ func (st *State) destroy() error {
 			return err
 		}
 	}
-	if err := os.RemoveAll(st.dir); err != nil {
+	if err := removeStateDir(st.dir); err != nil {
 		return fmt.Errorf("remove state of %s: %w", st.ID, err)
+	}
+	return nil
+}
+
+// removeStateDir removes a container's state directory: the files the
+// runtime puts there by name, then the directory; only when something
+// else is left there is the directory walked.
+func removeStateDir(dir string) error {
+	for _, name := range []string{stateFile, fifoName} {
+		if err := unix.Unlink(filepath.Join(dir, name)); err != nil && !errors.Is(err, unix.ENOENT) {
+			return os.RemoveAll(dir)
+		}
+	}
+	if err := unix.Rmdir(dir); err != nil && !errors.Is(err, unix.ENOENT) {
+		return os.RemoveAll(dir)
 	}
 	return nil
 }

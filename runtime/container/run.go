@@ -14,14 +14,18 @@ func Run(o CreateOptions, detach bool) (int, error) {
 		defer relay.stop()
 		o.beforeStart = relay.wait
 	}
-	st, err := Create(o)
+	// Started under the lock create took, from the state it made: no
+	// other command comes in between, and the state is not read back.
+	st, unlock, err := create(o)
 	if err != nil {
 		return -1, err
 	}
 	if st.proxy != nil {
 		defer st.proxy.Close()
 	}
-	if err := Start(o.Root, o.ID); err != nil {
+	err = st.start()
+	unlock()
+	if err != nil {
 		_ = Delete(o.Root, o.ID, true)
 		return -1, err
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 
@@ -17,6 +16,7 @@ import (
 	"berth/runtime/cgroups"
 	"berth/runtime/initproc"
 	"berth/runtime/nsexec"
+	"berth/runtime/seccomp"
 	"berth/runtime/selfexe"
 )
 
@@ -36,22 +36,36 @@ type spawn struct {
 	// state, if set, gives the OCI state JSON for the hooks init runs,
 	// once init's pid is known.
 	state func(pid int) ([]byte, error)
+	// makeCgroup, if set, creates the cgroup and sets its limits while
+	// init starts (the exec, nsexec and the Go runtime's start take
+	// milliseconds the runtime would otherwise wait through).
+	makeCgroup func() error
+	// filter, if set, returns cfg.Seccomp once init has been started, so
+	// that compiling or reading the filter overlaps with init's start.
+	filter func() (*seccomp.Filter, error)
+	// exe, if set, returns the handle init is started from (opened
+	// meanwhile); selfexe.Open otherwise. start closes it.
+	exe func() (*os.File, error)
 }
 
 // started is an init process after the bootstrap.
 type started struct {
 	// pid continues into Go (the container's init, or the exec'd process).
 	pid int
-	// cmd is the process we started; it has already been reaped when the
+	// proc is the process we started; it has already been reaped when the
 	// constructor forked.
-	cmd  *exec.Cmd
+	proc *child
 	sock *os.File
 	// dec reads init's messages; made on first use.
 	dec *json.Decoder
 }
 
 func (sp *spawn) start() (*started, error) {
-	exe, err := selfexe.Open()
+	openExe := sp.exe
+	if openExe == nil {
+		openExe = selfexe.Open
+	}
+	exe, err := openExe()
 	if err != nil {
 		return nil, err
 	}
@@ -93,20 +107,16 @@ func (sp *spawn) start() (*started, error) {
 		return nil, err
 	}
 	sp.cfg.CapLastCap = last
-	cmd := &exec.Cmd{
-		// The child resolves the path after it has moved ExtraFiles to
-		// descriptors 3 and up, which may include exe's number: name the
-		// handle through this process, which holds it until Start returns.
-		Path:       "/proc/" + strconv.Itoa(os.Getpid()) + "/fd/" + strconv.Itoa(int(exe.Fd())),
-		Args:       []string{"berth-runtime", "init"},
-		Env:        []string{nsexec.EnvInitPipe + "=" + strconv.Itoa(sockFD)},
-		Dir:        sp.dir,
-		Stdin:      sp.stdio[0],
-		Stdout:     sp.stdio[1],
-		Stderr:     sp.stdio[2],
-		ExtraFiles: extra,
-	}
-	if err := cmd.Start(); err != nil {
+	// The child resolves the path after it has moved the files to
+	// descriptors 3 and up, which may include exe's number: name the
+	// handle through this process, which holds it until forkExec returns.
+	path := "/proc/" + strconv.Itoa(os.Getpid()) + "/fd/" + strconv.Itoa(int(exe.Fd()))
+	// One P from the start: init runs one goroutine, and the Go runtime
+	// then starts fewer threads, which execve must end.
+	env := []string{nsexec.EnvInitPipe + "=" + strconv.Itoa(sockFD), "GOMAXPROCS=1"}
+	files := append([]*os.File{sp.stdio[0], sp.stdio[1], sp.stdio[2]}, extra...)
+	proc, err := forkExec(path, []string{"berth-runtime", "init"}, env, sp.dir, files)
+	if err != nil {
 		parent.Close()
 		return nil, fmt.Errorf("start init: %w", err)
 	}
@@ -114,28 +124,44 @@ func (sp *spawn) start() (*started, error) {
 	// handshake (a signal to the whole process group), the read below must
 	// see end-of-file rather than wait forever, holding the container lock.
 	child.Close()
-	st := &started{cmd: cmd, sock: parent}
+	st := &started{proc: proc, sock: parent}
 	// On cgroup v1 the first move into a cgroup waits for an RCU grace
 	// period (8 ms or more); later moves do not. Moving this first process
 	// (it forks the container's init and exits) starts that wait now, while
-	// the namespaces are made; whether the move lands does not matter. The
+	// the namespaces are made, if nothing has (berth-runtime's cgprime);
+	// whether the move lands does not matter, and one hierarchy is enough. The
 	// process stays our unreaped child until the move is done, so its pid
-	// cannot name another process meanwhile.
-	early := make(chan struct{})
+	// cannot name another process meanwhile. When this start is to make
+	// the cgroup, it is made first, in the same goroutine.
+	early := make(chan error, 1)
 	if sp.cgroup != nil {
 		go func(pid int) {
-			defer close(early)
-			_ = sp.cgroup.Add(pid)
-		}(cmd.Process.Pid)
+			var err error
+			if sp.makeCgroup != nil {
+				err = sp.makeCgroup()
+			}
+			if err == nil {
+				_ = sp.cgroup.AddOne(pid)
+			}
+			early <- err
+		}(proc.pid)
 	} else {
-		close(early)
+		early <- nil
+	}
+	earlyDone := false
+	waitEarly := func() error {
+		if earlyDone {
+			return nil
+		}
+		earlyDone = true
+		return <-early
 	}
 	fail := func(err error) (*started, error) {
-		<-early
+		_ = waitEarly()
 		st.kill()
 		return nil, err
 	}
-	pid, err := nsexec.Handshake(parent, sp.boot, cmd.Process.Pid, sp.writeIDMaps)
+	pid, err := nsexec.Handshake(parent, sp.boot, proc.pid, sp.writeIDMaps)
 	if err != nil {
 		return fail(fmt.Errorf("enter namespaces: %w", err))
 	}
@@ -151,6 +177,11 @@ func (sp *spawn) start() (*started, error) {
 			return fail(err)
 		}
 	}
+	if sp.filter != nil {
+		if sp.cfg.Seccomp, err = sp.filter(); err != nil {
+			return fail(err)
+		}
+	}
 	enc := json.NewEncoder(parent)
 	if err := enc.Encode(&sp.cfg); err != nil {
 		return fail(st.initReason(fmt.Errorf("send init config: %w", err)))
@@ -158,6 +189,10 @@ func (sp *spawn) start() (*started, error) {
 	// Init starts its Go runtime and sets up the rootfs meanwhile, and
 	// waits for this message before it needs the cgroup (cgroup namespace,
 	// cgroup2 mount, execve).
+	if err := waitEarly(); err != nil {
+		_ = enc.Encode(initproc.Message{Type: initproc.MsgError, Error: err.Error()})
+		return fail(err)
+	}
 	if sp.cgroup != nil {
 		if err := sp.cgroup.Add(pid); err != nil {
 			_ = enc.Encode(initproc.Message{Type: initproc.MsgError, Error: err.Error()})
@@ -167,9 +202,8 @@ func (sp *spawn) start() (*started, error) {
 	if err := enc.Encode(initproc.Message{Type: initproc.MsgCgroupReady}); err != nil {
 		return fail(st.initReason(fmt.Errorf("send cgroup ready: %w", err)))
 	}
-	<-early
-	if pid != cmd.Process.Pid {
-		if err := cmd.Wait(); err != nil {
+	if pid != proc.pid {
+		if err := proc.wait(); err != nil {
 			return fail(fmt.Errorf("namespace setup process: %w", err))
 		}
 	}
@@ -249,14 +283,16 @@ func (st *started) initReason(writeErr error) error {
 
 // kill ends a half-started init and waits for it.
 func (st *started) kill() {
-	if st.pid != 0 && st.pid != st.cmd.Process.Pid {
+	if st.pid != 0 && st.pid != st.proc.pid {
 		_ = unix.Kill(st.pid, unix.SIGKILL)
 		waitGone(st.pid, killTimeout)
 		var ws unix.WaitStatus
 		_, _ = unix.Wait4(st.pid, &ws, unix.WNOHANG, nil)
 	}
-	_ = st.cmd.Process.Kill()
-	_ = st.cmd.Wait()
+	st.proc.kill()
+	if !st.proc.waited {
+		_ = st.proc.wait()
+	}
 	st.sock.Close()
 }
 

@@ -38,6 +38,13 @@ func Start(root, id string) error {
 	if status := st.Status(); status != specs.StateCreated {
 		return fmt.Errorf("cannot start container %s in %s state: %w", id, status, ErrNotCreated)
 	}
+	return st.start()
+}
+
+// start is Start for a created container whose lock the caller holds (Run
+// holds it since create).
+func (st *State) start() error {
+	id := st.ID
 	path := filepath.Join(st.dir, fifoName)
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -55,6 +56,8 @@ type State struct {
 	proxy *os.File
 	// light says Config holds only hooks and namespaces (LoadLight).
 	light bool
+	// file is the version of the state file s was read from, if any.
+	file fileVersion
 }
 
 // Dir is the container's state directory.
@@ -97,7 +100,7 @@ func load(root, id string, light bool) (*State, error) {
 		return nil, err
 	}
 	dir := stateDir(root, id)
-	b, err := os.ReadFile(filepath.Join(dir, stateFile))
+	b, ver, err := readState(filepath.Join(dir, stateFile))
 	if errors.Is(err, os.ErrNotExist) {
 		if _, serr := os.Stat(dir); serr == nil {
 			// A create that died before its first write: creating.
@@ -124,8 +127,62 @@ func load(root, id string, light bool) (*State, error) {
 	} else if err := json.Unmarshal(b, &s); err != nil {
 		return nil, fmt.Errorf("parse state of %q: %w", id, err)
 	}
-	s.dir = dir
+	s.dir, s.file = dir, ver
 	return &s, nil
+}
+
+// fileVersion tells one state file from another: each write puts a new
+// file in place (writeFileAtomic), which the old one still named when it
+// was made, so its inode differs.
+type fileVersion struct {
+	ino, size int64
+	mtime     unix.Timespec
+}
+
+func versionOf(st *unix.Stat_t) fileVersion {
+	return fileVersion{ino: int64(st.Ino), size: st.Size, mtime: st.Mtim}
+}
+
+// readState reads a state file and its version.
+func readState(path string) ([]byte, fileVersion, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fileVersion{}, err
+	}
+	defer f.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		return nil, fileVersion{}, err
+	}
+	// Sized from the stat, as os.ReadFile does: one read, one buffer.
+	b := make([]byte, 0, st.Size+512)
+	for {
+		n, err := f.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, versionOf(&st), nil
+		}
+		if err != nil {
+			return nil, fileVersion{}, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
+}
+
+// unchanged reports whether the state file is still the one s was read
+// from, so a command that read it before taking the lock need not read
+// it again.
+func (s *State) unchanged() bool {
+	if s.file == (fileVersion{}) {
+		return false
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(filepath.Join(s.dir, stateFile), &st); err != nil {
+		return false
+	}
+	return versionOf(&st) == s.file
 }
 
 // save writes the state atomically.
@@ -133,37 +190,102 @@ func (s *State) save() error {
 	if s.light {
 		return errors.New("encode state: loaded without its config (LoadLight)")
 	}
-	b, err := json.Marshal(s)
+	return s.saveWith(nil)
+}
+
+// saveWith is save with s.Config already encoded as config (nil: encode
+// it here): create writes the state twice, and the config is most of it.
+func (s *State) saveWith(config json.RawMessage) error {
+	st, err := s.stage(config)
 	if err != nil {
-		return fmt.Errorf("encode state: %w", err)
+		return err
 	}
-	return writeFileAtomic(filepath.Join(s.dir, stateFile), b, 0o600)
+	return st.commit()
+}
+
+// stage writes the state to a temporary file beside the state file; its
+// commit puts it in place. Create stages its last write while init sets
+// the container up, and only renames once init is ready.
+func (s *State) stage(config json.RawMessage) (*staged, error) {
+	if s.light {
+		return nil, errors.New("encode state: loaded without its config (LoadLight)")
+	}
+	var b []byte
+	var err error
+	if config == nil {
+		b, err = json.Marshal(s)
+	} else {
+		// The outer config field hides State's own.
+		b, err = json.Marshal(struct {
+			*State
+			Config json.RawMessage `json:"config"`
+		}{s, config})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("encode state: %w", err)
+	}
+	return stageFile(filepath.Join(s.dir, stateFile), b, 0o600)
 }
 
 // writeFileAtomic replaces path with data: temp file, then rename, so a
 // reader never sees half a file. No fsync: the state lives in /run and
 // does not outlive a reboot, so durability would buy nothing but latency.
 func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	st, err := stageFile(path, data, mode)
+	if err != nil {
+		return err
+	}
+	return st.commit()
+}
+
+// staged is a file written under a temporary name, to replace path.
+type staged struct {
+	tmp, path string
+	done      bool
+}
+
+// stageFile writes data to a temporary file in path's directory.
+func stageFile(path string, data []byte, mode os.FileMode) (*staged, error) {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return nil, fmt.Errorf("write %s: %w", path, err)
 	}
-	defer os.Remove(tmp.Name())
+	st := &staged{tmp: tmp.Name(), path: path}
 	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
+		st.discard()
+		return nil, fmt.Errorf("write %s: %w", path, err)
 	}
 	if err := tmp.Chmod(mode); err != nil {
 		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
+		st.discard()
+		return nil, fmt.Errorf("write %s: %w", path, err)
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		st.discard()
+		return nil, fmt.Errorf("write %s: %w", path, err)
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+	return st, nil
+}
+
+// commit renames the file into place.
+func (st *staged) commit() error {
+	if err := os.Rename(st.tmp, st.path); err != nil {
+		st.discard()
+		return fmt.Errorf("write %s: %w", st.path, err)
 	}
+	st.done = true
 	return nil
+}
+
+// discard removes the file unless it was committed; it may be called
+// more than once.
+func (st *staged) discard() {
+	if st == nil || st.done {
+		return
+	}
+	st.done = true
+	_ = os.Remove(st.tmp)
 }
 
 // lock takes an exclusive lock on the container's state directory, so

@@ -41,6 +41,7 @@ func initSocket() (*os.File, error) {
 		return nil, fmt.Errorf("not started by berth-runtime (%s unset)", nsexec.EnvInitPipe)
 	}
 	os.Unsetenv(nsexec.EnvInitPipe)
+	os.Unsetenv("GOMAXPROCS") // set by the runtime for init only
 	unix.CloseOnExec(fd)
 	return os.NewFile(uintptr(fd), "init socket"), nil
 }

@@ -16,16 +16,18 @@ import (
 // container's cgroup by the namespace); otherwise the container's cgroup
 // directories bound from the host, under a tmpfs on v1 as runc lays it out.
 func (s *setup) mountCgroup(dest string, o spec.MountOptions) error {
+	// The runtime makes the container's cgroup while init starts: its
+	// directories exist, and init is in it, once WaitCgroup returns. A
+	// fresh cgroup2 mount shows the cgroup namespace's root, which is
+	// init's cgroup then.
+	if s.cfg.WaitCgroup != nil {
+		if err := s.cfg.WaitCgroup(); err != nil {
+			return err
+		}
+	}
 	paths := s.cfg.CgroupPaths
 	if p, ok := paths[""]; ok || len(paths) == 0 {
 		if s.cfg.CgroupNS || len(paths) == 0 {
-			// A fresh cgroup2 mount shows the cgroup namespace's root,
-			// which exists once init is in the container's cgroup.
-			if s.cfg.WaitCgroup != nil {
-				if err := s.cfg.WaitCgroup(); err != nil {
-					return err
-				}
-			}
 			m := specs.Mount{Source: "cgroup", Type: "cgroup2", Destination: dest}
 			return s.mountFS(m, dest, o)
 		}

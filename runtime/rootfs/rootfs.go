@@ -39,10 +39,11 @@ type Config struct {
 	LSM lsm.Host
 	// CgroupPaths are the container's cgroup directories on the host.
 	CgroupPaths map[string]string
-	// WaitCgroup, if set, is called before a mount that needs init to be
-	// in the container's cgroup (a fresh cgroup2 mount in a cgroup
-	// namespace); the rest of the setup overlaps with the runtime placing
-	// init in the cgroup.
+	// WaitCgroup, if set, is called before a mount that needs the
+	// container's cgroup (a cgroup mount: its directories are bound, or a
+	// fresh cgroup2 mount in a cgroup namespace shows init's cgroup); the
+	// rest of the setup overlaps with the runtime making the cgroup and
+	// placing init in it.
 	WaitCgroup func() error
 	// Console, when set, opens the container's terminal given the rootfs
 	// handle and returns the pty to bind on /dev/console.

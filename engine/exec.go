@@ -57,7 +57,8 @@ func (e *Engine) Exec(ctx context.Context, ref string, o ExecOptions) (int, erro
 	args = append(args, o.Args...)
 	cmd := exec.Command(c.Runtime, args...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	if o.Interactive || o.TTY {
+	// Without -i the process gets no input, terminal or not (as Docker's).
+	if o.Interactive {
 		cmd.Stdin = os.Stdin
 	}
 	died := e.execEvents(c, o.Args, o.Detach)

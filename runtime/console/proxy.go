@@ -19,16 +19,24 @@ type Proxy struct {
 	restore func()
 }
 
-// StartProxy begins copying. stdin may be any reader; raw mode and size
-// forwarding apply only when it is a terminal.
+// StartProxy begins copying. stdin may be any reader; raw mode applies
+// only when it is a terminal. The size follows stdin's terminal, or
+// stdout's when stdin is not one (`exec -t` without `-i`: no input, but a
+// terminal to show the output on).
 func StartProxy(master, stdin, stdout *os.File) *Proxy {
 	p := &Proxy{restore: func() {}}
 	if term.IsTerminal(int(stdin.Fd())) {
 		if st, err := term.MakeRaw(int(stdin.Fd())); err == nil {
 			p.restore = func() { _ = term.Restore(int(stdin.Fd()), st) }
 		}
+	}
+	sized := stdin
+	if !term.IsTerminal(int(sized.Fd())) {
+		sized = stdout
+	}
+	if term.IsTerminal(int(sized.Fd())) {
 		resize := func() {
-			if ws, err := unix.IoctlGetWinsize(int(stdin.Fd()), unix.TIOCGWINSZ); err == nil {
+			if ws, err := unix.IoctlGetWinsize(int(sized.Fd()), unix.TIOCGWINSZ); err == nil {
 				_ = unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, ws)
 			}
 		}

@@ -282,7 +282,15 @@ func TestExecInteractiveTerminal(t *testing.T) {
 			t.Errorf("%v: exit %d, output %q", args, code, tm.output())
 		}
 	}
-	tm := e.startTerminal(30, 100, "exec", "-it", "x1", "sh")
+	// Without -i, what is typed does not reach the process (as Docker).
+	tm := e.startTerminal(24, 80, "exec", "-t", "x1", "sh", "-c", "echo ready; if read -t 2 x; then echo got:$x; else echo no-input; fi")
+	tm.expect(`ready`)
+	tm.send("typed\r")
+	tm.expect(`no-input`)
+	if code := tm.wait(); code != 0 || strings.Contains(tm.output(), "got:") {
+		t.Errorf("exec -t without -i: exit %d, output %q", code, tm.output())
+	}
+	tm = e.startTerminal(30, 100, "exec", "-it", "x1", "sh")
 	checkShell(t, e, tm, "x1")
 	tm.send("exit 4\r")
 	if code := tm.wait(); code != 4 {

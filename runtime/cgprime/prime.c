@@ -6,9 +6,9 @@
 // moves the process into the cgroup it is already in (a no-op the kernel
 // still takes the lock for), so the grace period runs while the Go runtime
 // starts and the config is read, not when the container's init must be
-// placed. It does nothing in the container's init (_BERTH_INITPIPE set) or
-// with --preserve-fds, and moves nothing when it cannot place its own
-// cgroup exactly.
+// placed. It does nothing in the container's init (_BERTH_INITPIPE set),
+// with --preserve-fds or with a standard descriptor closed, and moves
+// nothing when it cannot place its own cgroup exactly.
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <pthread.h>
@@ -170,6 +170,14 @@ static void cgprime(int argc, char **argv)
 	const char *env = getenv("_BERTH_INITPIPE");
 	if ((env != NULL && *env != '\0') || !berth_cgprime_creates(argc, argv))
 		return;
+	// A closed standard descriptor is the lowest free number: the
+	// thread's files would take it while the Go runtime checks 0-2 and
+	// opens /dev/null on the closed ones, which then either finds the
+	// thread's file there (and a later file of the runtime becomes the
+	// container's stdin) or aborts. Leave such a start alone.
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0)
+			return;
 	// The thread takes no signal: they are the Go runtime's to handle.
 	sigset_t all, old;
 	sigfillset(&all);

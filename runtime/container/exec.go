@@ -87,8 +87,13 @@ func Exec(o ExecOptions) (int, error) {
 	}
 	if proxySide != nil && o.Process.ConsoleSize == nil {
 		// The process has the caller's terminal size from its first
-		// instant, not only once the proxy runs (`exec -it c stty size`).
-		if ws, err := unix.IoctlGetWinsize(int(os.Stdin.Fd()), unix.TIOCGWINSZ); err == nil && ws.Row > 0 && ws.Col > 0 {
+		// instant, not only once the proxy runs (`exec -it c stty size`):
+		// stdin's, or stdout's without one (as the proxy takes it).
+		ws, err := unix.IoctlGetWinsize(int(os.Stdin.Fd()), unix.TIOCGWINSZ)
+		if err != nil {
+			ws, err = unix.IoctlGetWinsize(int(os.Stdout.Fd()), unix.TIOCGWINSZ)
+		}
+		if err == nil && ws.Row > 0 && ws.Col > 0 {
 			p := *o.Process
 			p.ConsoleSize = &specs.Box{Height: uint(ws.Row), Width: uint(ws.Col)}
 			o.Process = &p

@@ -1,10 +1,6 @@
 package layer
 
 import (
-	"errors"
-	"fmt"
-	"strings"
-
 	"golang.org/x/sys/unix"
 
 	"berth/internal/fsat"
@@ -48,41 +44,7 @@ func (r *root) openDir(rel string, nofollow bool) (int, error) {
 }
 
 // mkdirAll returns an O_PATH handle on the directory rel inside the
-// root, creating missing directories (mode 0755, owned by the caller) on
-// the way. Each step is resolved again from the root, so a symlink met on
-// the way stays inside it, and only a missing final part is created, by
-// mkdirat in the directory handle we hold.
+// root, creating missing directories on the way (fsat.MkdirAll).
 func (r *root) mkdirAll(rel string) (int, error) {
-	fd, err := r.openDir(rel, false)
-	if err == nil || !errors.Is(err, unix.ENOENT) {
-		return fd, err
-	}
-	parts := strings.Split(rel, "/")
-	cur, err := unix.Dup(r.fd)
-	if err != nil {
-		return -1, err
-	}
-	for i, name := range parts {
-		next, err := r.openDir(strings.Join(parts[:i+1], "/"), false)
-		if errors.Is(err, unix.ENOENT) {
-			if err := unix.Mkdirat(cur, name, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
-				unix.Close(cur)
-				return -1, fmt.Errorf("mkdir %s: %w", strings.Join(parts[:i+1], "/"), err)
-			}
-			next, err = fsat.Openat(cur, name, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW)
-			var st unix.Stat_t
-			if err != nil && unix.Fstatat(cur, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK {
-				// A dangling symlink: its target is not made, as tar(1)
-				// does not make it either.
-				unix.Close(cur)
-				return -1, fmt.Errorf("%s is a symlink to a missing directory", strings.Join(parts[:i+1], "/"))
-			}
-		}
-		unix.Close(cur)
-		if err != nil {
-			return -1, fmt.Errorf("open %s: %w", strings.Join(parts[:i+1], "/"), err)
-		}
-		cur = next
-	}
-	return cur, nil
+	return fsat.MkdirAll(r.fd, rel, unix.O_PATH, "", nil)
 }

@@ -152,3 +152,55 @@ func Grow(call func(dest []byte) (int, error)) ([]byte, error) {
 		return buf[:m], nil
 	}
 }
+
+// MkdirAll returns a descriptor, opened with flags|O_DIRECTORY, on the
+// directory rel (clean, relative) inside root, creating the missing
+// directories on the way (mode 0755, owned by the caller). Each step is
+// resolved again from root, so a symlink met on the way stays inside it,
+// and only a missing last part is created, by mkdirat in the directory
+// handle held; a symlink to a missing directory is an error (its target is
+// not made, as tar(1) and mkdir -p do not make it). made, if set, is
+// called on each directory created before the walk goes on. Errors name
+// paths as shown+rel (the callers' own notation: "" or "/").
+func MkdirAll(root int, rel string, flags int, shown string, made func(fd int) error) (int, error) {
+	flags |= unix.O_DIRECTORY
+	fd, err := OpenInRoot(root, rel, flags)
+	if err == nil || !errors.Is(err, unix.ENOENT) {
+		if err != nil {
+			return -1, fmt.Errorf("open %s%s: %w", shown, rel, err)
+		}
+		return fd, nil
+	}
+	cur, err := OpenInRoot(root, ".", flags)
+	if err != nil {
+		return -1, err
+	}
+	parts := strings.Split(rel, "/")
+	for i, name := range parts {
+		sub := strings.Join(parts[:i+1], "/")
+		next, err := OpenInRoot(root, sub, flags)
+		if errors.Is(err, unix.ENOENT) {
+			if err := unix.Mkdirat(cur, name, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
+				unix.Close(cur)
+				return -1, fmt.Errorf("mkdir %s%s: %w", shown, sub, err)
+			}
+			next, err = Openat(cur, name, flags|unix.O_NOFOLLOW)
+			var st unix.Stat_t
+			if err != nil && unix.Fstatat(cur, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK {
+				unix.Close(cur)
+				return -1, fmt.Errorf("%s%s is a symlink to a missing directory", shown, sub)
+			}
+			if err == nil && made != nil {
+				if err = made(next); err != nil {
+					unix.Close(next)
+				}
+			}
+		}
+		unix.Close(cur)
+		if err != nil {
+			return -1, fmt.Errorf("open %s%s: %w", shown, sub, err)
+		}
+		cur = next
+	}
+	return cur, nil
+}

@@ -86,3 +86,52 @@ func TestRemoveAtFollowsNothing(t *testing.T) {
 		t.Errorf("ReadNames = %v, %v; want [keep]", names, err)
 	}
 }
+
+// TestMkdirAll: missing directories are made inside the root, each one
+// passed to made once; a climbing symlink on the way stays inside; a
+// symlink to a missing directory is refused, its target not made.
+func TestMkdirAll(t *testing.T) {
+	dir := t.TempDir()
+	root := filepath.Join(dir, "root")
+	if err := os.MkdirAll(filepath.Join(root, "a"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../../..", filepath.Join(root, "a", "up")); err != nil {
+		t.Fatal(err)
+	}
+	// Absolute: inside the root it names <root><dir>/missing; a naive
+	// walk would make <dir>/missing, beside the root.
+	missing := filepath.Join(dir, "missing")
+	if err := os.Symlink(missing, filepath.Join(root, "dangling")); err != nil {
+		t.Fatal(err)
+	}
+	rfd, err := OpenRoot(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(rfd)
+	var made int
+	count := func(int) error { made++; return nil }
+	fd, err := MkdirAll(rfd, "a/up/b/c", unix.O_PATH, "/", count)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unix.Close(fd)
+	if made != 2 {
+		t.Errorf("made called %d times, want 2 (b and c)", made)
+	}
+	if _, err := os.Stat(filepath.Join(root, "b", "c")); err != nil {
+		t.Errorf("b/c not made inside the root: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "b")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a directory made outside the root: %v", err)
+	}
+	if _, err := MkdirAll(rfd, "dangling/x", unix.O_PATH, "/", count); err == nil || err.Error() != "/dangling is a symlink to a missing directory" {
+		t.Errorf("through a dangling symlink: %v", err)
+	}
+	for _, p := range []string{missing, filepath.Join(root, missing)} {
+		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("the dangling symlink's target %s was made: %v", p, err)
+		}
+	}
+}

@@ -79,10 +79,10 @@ func Parse(data []byte) (*specs.Spec, error) {
 func describeJSONError(data []byte, err error) error {
 	var syn *json.SyntaxError
 	if errors.As(err, &syn) {
-		// Offset counts the bytes read, the bad one included; point at
-		// that byte, or just past the end when the input is cut short.
+		// Point at the bad byte, or just past the end when the input is
+		// cut short.
 		off := syn.Offset
-		if off > 0 && !strings.Contains(syn.Error(), "end of JSON input") {
+		if syntaxOffsetPastBad && off > 0 && !strings.Contains(syn.Error(), "end of JSON input") {
 			off--
 		}
 		line, col := position(data, off)

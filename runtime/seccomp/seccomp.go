@@ -88,6 +88,14 @@ func compile(cfg *specs.LinuxSeccomp, gen bool) (*Filter, error) {
 	if err := filter.SetNoNewPrivsBit(false); err != nil {
 		return nil, fmt.Errorf("linux.seccomp: clear the filter's no_new_privs attribute: %w", err)
 	}
+	// A binary tree of system call numbers rather than libseccomp's
+	// default linear list: a few comparisons per system call instead of up
+	// to hundreds, and the kernel, which runs the filter for every system
+	// call number when it is loaded (to cache the always-allowed ones),
+	// loads Docker's profile in a fraction of the time.
+	if err := filter.SetOptimize(2); err != nil {
+		return nil, fmt.Errorf("linux.seccomp: binary tree optimization: %w", err)
+	}
 	for i, a := range cfg.Architectures {
 		arch, ok := archFromSpec(a)
 		if !ok {

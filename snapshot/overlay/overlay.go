@@ -94,12 +94,14 @@ func (s *Snapshotter) create(ctx context.Context, kind snapshot.Kind, key, paren
 			return nil
 		},
 		Publish: func(id, dir string) error {
-			var err error
-			link, err = s.makeLink(id)
-			if err != nil {
-				return err
+			if kind == snapshot.KindActive {
+				// Only a parent needs a short link (lowerPath): an active
+				// snapshot gets one when it is committed.
+				return nil
 			}
-			return writeFileSync(filepath.Join(dir, "link"), []byte(link))
+			var err error
+			link, err = s.publishLink(id, dir)
+			return err
 		},
 		Unpublish: func(id, dir string) {
 			if link != "" {
@@ -112,6 +114,20 @@ func (s *Snapshotter) create(ctx context.Context, kind snapshot.Kind, key, paren
 		return nil, err
 	}
 	return s.mounts(rec, parents)
+}
+
+// publishLink makes the short link of snapshot id (directory dir) and
+// records its name in dir/link, durably: it is read back after a crash.
+func (s *Snapshotter) publishLink(id, dir string) (string, error) {
+	link, err := s.makeLink(id)
+	if err != nil {
+		return "", err
+	}
+	if err := writeFileSync(filepath.Join(dir, "link"), []byte(link)); err != nil {
+		_ = os.Remove(filepath.Join(s.b.Root(), "l", link))
+		return "", err
+	}
+	return link, nil
 }
 
 // makeLink creates l/<random> -> ../snapshots/<id>/fs and returns the name.
@@ -290,9 +306,30 @@ func (s *Snapshotter) Walk(ctx context.Context, fn func(snapshot.Info) error) er
 	return s.b.Walk(ctx, fn)
 }
 
-// Commit turns the active snapshot key into the committed snapshot name.
+// Commit turns the active snapshot key into the committed snapshot name,
+// with the short link it needs as a parent.
 func (s *Snapshotter) Commit(ctx context.Context, name, key string, opts ...snapshot.Opt) error {
-	return s.b.Commit(ctx, name, key, opts...)
+	rec, err := s.b.Get(ctx, key)
+	if err != nil {
+		return err
+	}
+	dir := s.b.Dir(rec.ID)
+	link := ""
+	if b, err := os.ReadFile(filepath.Join(dir, "link")); err != nil || len(b) != linkLen {
+		// Made before the commit: a crash in between leaves an active
+		// snapshot with a link, which its removal or Cleanup deletes.
+		if link, err = s.publishLink(rec.ID, dir); err != nil {
+			return fmt.Errorf("commit %q: %w", key, err)
+		}
+	}
+	if err := s.b.Commit(ctx, name, key, opts...); err != nil {
+		if link != "" {
+			_ = os.Remove(filepath.Join(s.b.Root(), "l", link))
+			_ = os.Remove(filepath.Join(dir, "link"))
+		}
+		return err
+	}
+	return nil
 }
 
 // Close closes the metadata database; a second call returns the first's

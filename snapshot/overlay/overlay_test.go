@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -112,7 +113,10 @@ func TestCleanupLinks(t *testing.T) {
 	ctx := context.Background()
 	root := t.TempDir()
 	s := newTest(t, root).(*Snapshotter)
-	if _, err := s.Prepare(ctx, "a", ""); err != nil {
+	if _, err := s.Prepare(ctx, "a-active", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Commit(ctx, "a", "a-active"); err != nil {
 		t.Fatal(err)
 	}
 	stale := filepath.Join(root, "l", "STALE0")
@@ -209,4 +213,44 @@ func BenchmarkDisk50Containers(b *testing.B) {
 
 func TestKill9(t *testing.T) {
 	snapshottest.RunKill9(t, newTest)
+}
+
+// TestLinkOnCommit: an active snapshot has no short link (a container's
+// rootfs never is a parent); its commit makes one, which its children's
+// lowerdir then names.
+func TestLinkOnCommit(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	s := newTest(t, root).(*Snapshotter)
+	if _, err := s.Prepare(ctx, "base-active", ""); err != nil {
+		t.Fatal(err)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(root, "l")); len(ents) != 0 {
+		t.Fatalf("active snapshot has %d short links, want none", len(ents))
+	}
+	if err := s.Commit(ctx, "base", "base-active"); err != nil {
+		t.Fatal(err)
+	}
+	ents, _ := os.ReadDir(filepath.Join(root, "l"))
+	if len(ents) != 1 {
+		t.Fatalf("committed snapshot has %d short links, want 1", len(ents))
+	}
+	rec, err := s.b.Get(ctx, "base")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := filepath.EvalSymlinks(filepath.Join(root, "l", ents[0].Name())); err != nil || got != s.fsDir(rec.ID) {
+		t.Errorf("link resolves to %s (%v), want %s", got, err, s.fsDir(rec.ID))
+	}
+	ms, err := s.Prepare(ctx, "child", "base")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "lowerdir=" + filepath.Join(root, "l", ents[0].Name())
+	if ms[0].Type != "overlay" || !slices.Contains(ms[0].Options, want) {
+		t.Errorf("child's mount %+v, want option %s", ms[0], want)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(root, "l")); len(ents) != 1 {
+		t.Errorf("%d short links after the child's prepare, want 1", len(ents))
+	}
 }

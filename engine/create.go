@@ -95,6 +95,9 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (_ *Container, err
 	}
 	defer func() {
 		if err != nil {
+			if m, ok := e.unsaved.monitor(c.ID); ok {
+				m.abort()
+			}
 			ctx := context.WithoutCancel(ctx)
 			if e.cleanup(ctx, c) == nil {
 				e.removeAnonymousVolumes(ctx, c.Volumes)
@@ -105,6 +108,17 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (_ *Container, err
 	rootfs := filepath.Join(dir, "rootfs")
 	if err := os.MkdirAll(rootfs, 0o700); err != nil {
 		return nil, err
+	}
+	if o.StartAfter && !o.Spec.TTY {
+		// run: the monitor starts (a process, its logs, its attach
+		// socket) while the rootfs and config are made; it waits for
+		// Start's go-ahead. A terminal's monitor creates the container
+		// first, and starts with Start.
+		m, err := e.launchMonitor(e.monitorConfig(c))
+		if err != nil {
+			return nil, err
+		}
+		e.unsaved.putMonitor(c.ID, m)
 	}
 	mounts, err := e.images.PrepareRootfs(ctx, id, img)
 	if err != nil {

@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -29,6 +29,14 @@ func (e *Engine) Start(ctx context.Context, ref string, attach func(net.Conn) er
 		return nil, err
 	}
 	defer unlock()
+	// The monitor run's Create started, if it did: ended here unless
+	// the start gets to its handshake.
+	mon, prestarted := e.unsaved.monitor(c.ID)
+	defer func() {
+		if mon != nil {
+			mon.abort()
+		}
+	}()
 	if c.State.Running || c.State.Restarting {
 		return c, nil
 	}
@@ -44,27 +52,18 @@ func (e *Engine) Start(ctx context.Context, ref string, attach func(net.Conn) er
 	if err := e.startNetwork(c); err != nil {
 		return nil, err
 	}
-	cfg := monitor.Config{
-		ID: c.ID, Dir: dir, Runtime: c.Runtime, RuntimeRoot: e.runtimeRoot(),
-		TTY: c.TTY, OpenStdin: c.OpenStdin, LogMaxSize: c.LogMaxSize, LogMaxFiles: c.LogMaxFiles,
-		Restart: c.Restart.Name, MaxRetries: c.Restart.MaximumRetryCount,
-		EventsLog: filepath.Join(e.root, events.LogFile), Name: strings.TrimPrefix(c.Name, "/"),
-		Image: c.Image, Labels: c.Labels,
-	}
-	if c.AutoRemove {
-		cfg.ExitCommand = []string{e.self, "--root", e.root}
-		if c.Snapshotter != "" {
-			// The rootfs is in the snapshotter it was made with.
-			cfg.ExitCommand = append(cfg.ExitCommand, "--snapshotter", c.Snapshotter)
+	if !prestarted {
+		if mon, err = e.launchMonitor(e.monitorConfig(c)); err != nil {
+			e.stopNetwork(c)
+			return nil, err
 		}
-		cfg.ExitCommand = append(cfg.ExitCommand, "rm", "--force", "--volumes")
-	} else if c.Net.managed() {
-		cfg.ExitCommand = e.netExitCommand()
 	}
 	// A foreground run --rm removes the container itself (selfremove.go).
 	removeSelf := c.AutoRemove && attach != nil && e.unsaved.has(c.ID)
 	attach = e.withAttachEvent(c, attach)
-	pid, err := e.startMonitor(c, cfg, attach, removeSelf)
+	started := mon
+	mon = nil // the handshake ends it, if it must
+	pid, err := e.startMonitor(c, started, attach, removeSelf)
 	if err != nil {
 		e.stopNetwork(c)
 		return nil, err
@@ -92,8 +91,101 @@ func (e *Engine) Start(ctx context.Context, ref string, attach func(net.Conn) er
 	return c, nil
 }
 
-// startMonitor runs berth-monitor (cfg on its command line) in its own
-// session and goes through the start handshake (cmd/berth-monitor):
+// monitorConfig is the command line of c's monitor.
+func (e *Engine) monitorConfig(c *Container) monitor.Config {
+	cfg := monitor.Config{
+		ID: c.ID, Dir: e.dir(c.ID), Runtime: c.Runtime, RuntimeRoot: e.runtimeRoot(),
+		TTY: c.TTY, OpenStdin: c.OpenStdin, LogMaxSize: c.LogMaxSize, LogMaxFiles: c.LogMaxFiles,
+		Restart: c.Restart.Name, MaxRetries: c.Restart.MaximumRetryCount,
+		EventsLog: filepath.Join(e.root, events.LogFile), Name: strings.TrimPrefix(c.Name, "/"),
+		Image: c.Image, Labels: c.Labels,
+	}
+	if c.AutoRemove {
+		cfg.ExitCommand = []string{e.self, "--root", e.root}
+		if c.Snapshotter != "" {
+			// The rootfs is in the snapshotter it was made with.
+			cfg.ExitCommand = append(cfg.ExitCommand, "--snapshotter", c.Snapshotter)
+		}
+		cfg.ExitCommand = append(cfg.ExitCommand, "rm", "--force", "--volumes")
+	} else if c.Net.managed() {
+		cfg.ExitCommand = e.netExitCommand()
+	}
+	return cfg
+}
+
+// monitorProc is a monitor started, before its start handshake.
+type monitorProc struct {
+	// mu guards pidfd, which names the monitor until it is reaped (and is
+	// then closed, -1): a signal through it cannot reach a process that
+	// reused the monitor's pid.
+	mu    sync.Mutex
+	pidfd int
+	// sync is the engine's end of the handshake, r reads it.
+	sync *os.File
+	r    *bufio.Reader
+	// done is closed once the monitor has exited and been reaped.
+	done chan struct{}
+}
+
+// launchMonitor runs berth-monitor (cfg on its command line) in its own
+// session; it then waits for the start handshake (startMonitor). Started
+// with syscall.ForkExec and a pidfd of its own asking: os/exec's first
+// start in a process forks a throwaway child to probe for pidfds, which
+// costs `berth run` most of a millisecond.
+func (e *Engine) launchMonitor(cfg monitor.Config) (*monitorProc, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	ours := os.NewFile(uintptr(fds[0]), "monitor handshake")
+	theirs := os.NewFile(uintptr(fds[1]), "monitor handshake (monitor)")
+	defer theirs.Close()
+	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		ours.Close()
+		return nil, err
+	}
+	defer devnull.Close()
+	pidfd := -1
+	dn := devnull.Fd()
+	_, err = syscall.ForkExec(e.monitor, cfg.Args(), &syscall.ProcAttr{
+		Env:   os.Environ(),
+		Files: []uintptr{dn, dn, dn, theirs.Fd()},
+		Sys:   &syscall.SysProcAttr{Setsid: true, PidFD: &pidfd},
+	})
+	if err != nil {
+		ours.Close()
+		return nil, fmt.Errorf("start the monitor %s: %w", e.monitor, err)
+	}
+	m := &monitorProc{pidfd: pidfd, sync: ours, r: bufio.NewReader(ours), done: make(chan struct{})}
+	// Reap it in the background if this command lives that long; it is
+	// its own session, and outlives us otherwise.
+	go func() {
+		var info unix.Siginfo
+		for unix.Waitid(unix.P_PIDFD, pidfd, &info, unix.WEXITED, nil) == unix.EINTR {
+		}
+		m.mu.Lock()
+		unix.Close(m.pidfd)
+		m.pidfd = -1
+		m.mu.Unlock()
+		close(m.done)
+	}()
+	return m, nil
+}
+
+// abort ends a monitor before its start: it has started nothing.
+func (m *monitorProc) abort() {
+	m.mu.Lock()
+	if m.pidfd >= 0 {
+		_ = unix.PidfdSendSignal(m.pidfd, unix.SIGKILL, nil, 0)
+	}
+	m.mu.Unlock()
+	m.sync.Close()
+	<-m.done
+}
+
+// startMonitor goes through a launched monitor's start handshake
+// (cmd/berth-monitor):
 //
 //	monitor -> engine  "C <pid>\n"  created (a terminal's container: its size is set
 //	                               before it starts); "C 0\n" ready: without a
@@ -105,13 +197,8 @@ func (e *Engine) Start(ctx context.Context, ref string, attach func(net.Conn) er
 //	monitor -> engine  "R <pid>\n"  running; or "E <message>\n"
 //	engine  -> monitor "D\n"        after "S <pid>": the engine removed the container
 //	                               (its end without "D": the exit command removes it)
-func (e *Engine) startMonitor(c *Container, cfg monitor.Config, attach func(net.Conn) error, removeSelf bool) (int, error) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return 0, err
-	}
-	ours := os.NewFile(uintptr(fds[0]), "monitor handshake")
-	theirs := os.NewFile(uintptr(fds[1]), "monitor handshake (monitor)")
+func (e *Engine) startMonitor(c *Container, m *monitorProc, attach func(net.Conn) error, removeSelf bool) (int, error) {
+	ours, r, done := m.sync, m.r, m.done
 	// A removal this process takes (removeSelf) keeps ours: its "D" (or
 	// its end, if this process is killed) tells the monitor whether the
 	// removal was done.
@@ -121,31 +208,6 @@ func (e *Engine) startMonitor(c *Container, cfg monitor.Config, attach func(net.
 			ours.Close()
 		}
 	}()
-	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
-	if err != nil {
-		theirs.Close()
-		return 0, err
-	}
-	defer devnull.Close()
-	cmd := &exec.Cmd{
-		Path: e.monitor, Args: cfg.Args(),
-		Stdin: devnull, Stdout: devnull, Stderr: devnull,
-		ExtraFiles:  []*os.File{theirs},
-		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
-	}
-	err = cmd.Start()
-	theirs.Close()
-	if err != nil {
-		return 0, fmt.Errorf("start the monitor: %w", err)
-	}
-	// Reap it in the background if this command lives that long; it is
-	// its own session, and outlives us otherwise.
-	done := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(done)
-	}()
-	r := bufio.NewReader(ours)
 	if _, err := readHandshake(r, 'C'); err != nil {
 		return 0, err
 	}

@@ -2,9 +2,13 @@ package engine
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
+	"berth/engine/monitor"
 	"berth/engine/ocispec"
 )
 
@@ -49,4 +53,70 @@ func TestRunRecordsCreatedFieldsAtStart(t *testing.T) {
 	if _, ok := e.unsaved.take(c.ID); ok {
 		t.Fatal("Start left the created fields behind")
 	}
+}
+
+// TestRunPrestartedMonitor: run's Create starts the monitor, which waits
+// for Start; a Create that fails after that (here: an unknown user,
+// found once the rootfs is mounted) kills it and leaves nothing.
+func TestRunPrestartedMonitor(t *testing.T) {
+	ctx := context.Background()
+	e := testEngine(t)
+	c, err := e.Create(ctx, CreateOptions{Image: "busybox", StartAfter: true,
+		Spec: ocispec.Options{Cmd: []string{"sleep", "30"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !e.monitorAlive(c.ID) {
+		t.Fatal("no monitor before Start: Create did not start it")
+	}
+	if _, err := os.Stat(filepath.Join(e.dir(c.ID), monitor.RunFile)); !os.IsNotExist(err) {
+		t.Fatalf("the monitor started the container before the go-ahead: %v", err)
+	}
+	started, err := e.Start(ctx, c.ID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !started.State.Running || started.State.Pid == 0 {
+		t.Fatalf("after Start: %+v", started.State)
+	}
+
+	_, err = e.Create(ctx, CreateOptions{Image: "busybox", StartAfter: true,
+		Spec: ocispec.Options{Cmd: []string{"true"}, User: "nosuchuser"}})
+	if err == nil || !strings.Contains(err.Error(), "unable to find user nosuchuser") {
+		t.Fatalf("Create with an unknown user: %v", err)
+	}
+	if pids := monitorPids(e.root); len(pids) != 1 {
+		t.Errorf("monitors of this engine after the failed Create: %v, want the first container's only", pids)
+	}
+	list, err := e.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 {
+		t.Errorf("%d containers after the failed Create, want the first one only", len(list))
+	}
+	ents, _ := os.ReadDir(filepath.Join(e.root, "containers"))
+	for _, d := range ents {
+		if d.IsDir() && d.Name() != c.ID {
+			t.Errorf("the failed Create left %s", d.Name())
+		}
+	}
+}
+
+// monitorPids lists the berth-monitor processes whose command line names
+// root: the monitors of the engine there.
+func monitorPids(root string) []string {
+	var out []string
+	procs, _ := filepath.Glob("/proc/[0-9]*/comm")
+	for _, p := range procs {
+		dir := filepath.Dir(p)
+		b, err := os.ReadFile(p)
+		if err != nil || strings.TrimSpace(string(b)) != "berth-monitor" {
+			continue
+		}
+		if cmd, err := os.ReadFile(filepath.Join(dir, "cmdline")); err == nil && strings.Contains(string(cmd), root+"/") {
+			out = append(out, filepath.Base(dir))
+		}
+	}
+	return out
 }

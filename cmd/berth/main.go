@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
@@ -40,7 +41,7 @@ func (e statusError) Unwrap() error { return e.err }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, unix.SIGTERM)
-	err := newRootCommand(&globals{}).ExecuteContext(ctx)
+	err := newRootCommand(&globals{}, os.Args[1:]).ExecuteContext(ctx)
 	stop()
 	if err == nil {
 		return
@@ -55,7 +56,11 @@ func main() {
 	os.Exit(125)
 }
 
-func newRootCommand(g *globals) *cobra.Command {
+// newRootCommand builds the command tree. A berth process runs one
+// command: when args name a top-level one, only that one is built (each
+// command's flags cost a Go start some time: `run` and `create` have
+// dozens); help, completion and unknown names get the whole tree.
+func newRootCommand(g *globals, args []string) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "berth",
 		Short:         "berth: build, ship and run containers (Docker-compatible)",
@@ -76,6 +81,73 @@ func newRootCommand(g *globals) *cobra.Command {
 	f.StringVar(&g.runtime, "runtime", os.Getenv("BERTH_RUNTIME"), "OCI runtime binary (default: berth-runtime beside berth)")
 	f.BoolVarP(&g.debug, "debug", "D", false, "log debug messages")
 
+	cmds := topCommands()
+	if name := commandName(args); name != "" {
+		for _, c := range cmds {
+			if c.name == name {
+				root.AddCommand(c.make(g))
+				return root
+			}
+		}
+	}
+	for _, c := range cmds {
+		root.AddCommand(c.make(g))
+	}
+	return root
+}
+
+// topCommand is a top-level command: its name and its constructor.
+type topCommand struct {
+	name string
+	make func(g *globals) *cobra.Command
+}
+
+// topCommands lists berth's top-level commands.
+func topCommands() []topCommand {
+	return []topCommand{
+		{"image", newImageGroup}, {"system", newSystemGroup}, {"container", newContainerGroup},
+		{"volume", newVolumeCommand}, {"network", newNetworkCommand},
+		{"create", newCreateCommand}, {"run", newRunCommand}, {"start", newStartCommand},
+		{"stop", newStopCommand}, {"restart", newRestartCommand}, {"kill", newKillCommand},
+		{"rm", func(g *globals) *cobra.Command { return newRmCommand(g, "rm") }},
+		{"ps", func(g *globals) *cobra.Command { return newPsCommand(g, "ps") }},
+		{"logs", newLogsCommand}, {"wait", newWaitCommand}, {"exec", newExecCommand},
+		{"inspect", newInspectCommand},
+		{"pause", func(g *globals) *cobra.Command { return newPauseCommand(g, true) }},
+		{"unpause", func(g *globals) *cobra.Command { return newPauseCommand(g, false) }},
+		{"rename", newRenameCommand}, {"top", newTopCommand}, {"commit", newCommitCommand},
+		{"diff", newDiffCommand}, {"export", newExportCommand}, {"cp", newCpCommand},
+		{"attach", newAttachCommand}, {"update", newUpdateCommand}, {"stats", newStatsCommand},
+		{"port", newPortCommand}, {"version", newVersionCommand}, {"info", newInfoCommand},
+		{"events", newEventsCommand}, {"dns-serve", newDNSServeCommand},
+		{"images", func(g *globals) *cobra.Command { return newImagesCommand(g, "images") }},
+		{"rmi", func(g *globals) *cobra.Command { return newRmiCommand(g, "rmi") }},
+		{"tag", newTagCommand}, {"history", newHistoryCommand}, {"save", newSaveCommand},
+		{"load", newLoadCommand}, {"import", newImportCommand}, {"pull", newPullCommand},
+		{"push", newPushCommand}, {"manifest", newManifestCommand}, {"registry", newRegistryCommand},
+		{"login", newLoginCommand}, {"logout", newLogoutCommand}, {"build", newBuildCommand},
+		{"build-cleanup", newBuildCleanupCommand},
+	}
+}
+
+// commandName is the first argument that is not a global flag or its
+// value: the top-level command args ask for ("" if none).
+func commandName(args []string) string {
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; {
+		case a == "--root" || a == "--snapshotter" || a == "--runtime":
+			i++
+		case a == "--":
+			return ""
+		case strings.HasPrefix(a, "-"):
+		default:
+			return a
+		}
+	}
+	return ""
+}
+
+func newImageGroup(g *globals) *cobra.Command {
 	imageCmd := &cobra.Command{Use: "image", Short: "manage images"}
 	imageCmd.AddCommand(
 		newImagesCommand(g, "ls"),
@@ -91,6 +163,10 @@ func newRootCommand(g *globals) *cobra.Command {
 		newPullCommand(g), newPushCommand(g),
 		newBuildCommand(g),
 	)
+	return imageCmd
+}
+
+func newContainerGroup(g *globals) *cobra.Command {
 	containerCmd := &cobra.Command{Use: "container", Short: "manage containers"}
 	containerCmd.AddCommand(
 		newCreateCommand(g), newRunCommand(g), newStartCommand(g), newStopCommand(g), newRestartCommand(g),
@@ -100,28 +176,13 @@ func newRootCommand(g *globals) *cobra.Command {
 		newDiffCommand(g), newExportCommand(g), newCpCommand(g), newAttachCommand(g), newUpdateCommand(g),
 		newStatsCommand(g), newPortCommand(g), newContainerCleanupCommand(g),
 	)
+	return containerCmd
+}
+
+func newSystemGroup(g *globals) *cobra.Command {
 	systemCmd := &cobra.Command{Use: "system", Short: "manage berth's state"}
 	systemCmd.AddCommand(newSystemDfCommand(g), newSystemPruneCommand(g), newSystemCheckCommand(g), newEventsCommand(g))
-	root.AddCommand(
-		imageCmd, systemCmd, containerCmd, newVolumeCommand(g), newNetworkCommand(g),
-		newCreateCommand(g), newRunCommand(g), newStartCommand(g), newStopCommand(g), newRestartCommand(g),
-		newKillCommand(g), newRmCommand(g, "rm"), newPsCommand(g, "ps"), newLogsCommand(g), newWaitCommand(g),
-		newExecCommand(g), newInspectCommand(g), newPauseCommand(g, true), newPauseCommand(g, false),
-		newRenameCommand(g), newTopCommand(g), newCommitCommand(g), newDiffCommand(g), newExportCommand(g),
-		newCpCommand(g), newAttachCommand(g), newUpdateCommand(g), newStatsCommand(g), newPortCommand(g),
-		newVersionCommand(g), newInfoCommand(g), newEventsCommand(g), newDNSServeCommand(g),
-		newImagesCommand(g, "images"),
-		newRmiCommand(g, "rmi"),
-		newTagCommand(g),
-		newHistoryCommand(g),
-		newSaveCommand(g),
-		newLoadCommand(g),
-		newImportCommand(g),
-		newPullCommand(g), newPushCommand(g), newManifestCommand(g),
-		newRegistryCommand(g), newLoginCommand(g), newLogoutCommand(g),
-		newBuildCommand(g), newBuildCleanupCommand(g),
-	)
-	return root
+	return systemCmd
 }
 
 func envOr(name, def string) string {

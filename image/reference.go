@@ -4,15 +4,19 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/distribution/reference"
 	"github.com/opencontainers/go-digest"
 )
 
 // Ref is a normalised image reference, as Docker prints and stores it:
 // docker.io/library/busybox:latest, or name@sha256:... when pinned.
 type Ref struct {
-	named reference.Named
+	// p is the parsed reference; zero (no path) for the zero Ref, an
+	// image without a name. A value, so Refs compare by content with ==.
+	p refParts
 }
+
+// IsZero tells whether r is the zero Ref (no name).
+func (r Ref) IsZero() bool { return r.p.path == "" }
 
 // ParseRef parses a reference as a user types it, with Docker's grammar
 // and normalisation: busybox means docker.io/library/busybox:latest. A
@@ -21,70 +25,67 @@ func ParseRef(s string) (Ref, error) {
 	if s == "" {
 		return Ref{}, fmt.Errorf("image reference: empty")
 	}
-	n, err := reference.ParseNormalizedNamed(s)
+	p, err := parseNormalized(s)
 	if err != nil {
 		return Ref{}, fmt.Errorf("image reference %q: %w", s, err)
 	}
-	return Ref{named: reference.TagNameOnly(n)}, nil
+	if p.tag == "" && p.digest == "" {
+		p.tag = defaultTag
+	}
+	return Ref{p: p}, nil
 }
 
 // String is the full normalised form, the key images are stored under.
 func (r Ref) String() string {
-	if r.named == nil {
+	if r.IsZero() {
 		return ""
 	}
-	return r.named.String()
+	return r.p.String()
 }
 
 // Familiar is the short form Docker shows: busybox:latest,
 // example.com:5000/app:1.
 func (r Ref) Familiar() string {
-	if r.named == nil {
+	if r.IsZero() {
 		return ""
 	}
-	return reference.FamiliarString(r.named)
+	return r.p.familiar().String()
 }
 
 // Repository is the name without tag or digest, familiar form (busybox,
 // example.com/app), as `berth images` shows it.
 func (r Ref) Repository() string {
-	if r.named == nil {
-		return ""
-	}
-	return reference.FamiliarName(r.named)
+	return r.p.familiar().name()
 }
 
 // Tag is the tag, or "" for a digest reference.
-func (r Ref) Tag() string {
-	if t, ok := r.named.(reference.Tagged); ok {
-		return t.Tag()
-	}
-	return ""
-}
+func (r Ref) Tag() string { return r.p.tag }
 
 // Digest is the pinned digest, or "".
-func (r Ref) Digest() digest.Digest {
-	if d, ok := r.named.(reference.Digested); ok {
-		return d.Digest()
-	}
-	return ""
-}
+func (r Ref) Digest() digest.Digest { return r.p.digest }
 
-// Domain is the registry host (docker.io for Docker Hub names).
-func (r Ref) Domain() string {
-	if r.named == nil {
-		return ""
-	}
-	return reference.Domain(r.named)
-}
+// Domain is the registry host (docker.io for Docker Hub names). It is ""
+// in one odd case Docker also has: a first component with a '.' that is
+// no valid host but is a valid path component (a_b.c/app).
+func (r Ref) Domain() string { return r.p.domain }
+
+// Path is the repository path within the registry, without domain, tag
+// or digest: library/busybox for busybox.
+func (r Ref) Path() string { return r.p.path }
 
 // WithTag returns the reference's name with tag instead of its own.
 func (r Ref) WithTag(tag string) (Ref, error) {
-	t, err := reference.WithTag(reference.TrimNamed(r.named), tag)
-	if err != nil {
-		return Ref{}, fmt.Errorf("tag %q: %w", tag, err)
+	if r.IsZero() {
+		// distribution/reference panicked here; a nameless image has
+		// nothing to tag.
+		return Ref{}, fmt.Errorf("tag %q: image reference: empty", tag)
 	}
-	return Ref{named: t}, nil
+	if !isTag(tag) {
+		return Ref{}, fmt.Errorf("tag %q: %w", tag, errTagInvalidFormat)
+	}
+	p := r.p
+	p.tag, p.digest = tag, ""
+	return Ref{p: p}, nil
 }
 
 // IsDigestLike tells whether s looks like an image ID or a prefix of

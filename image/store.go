@@ -110,7 +110,7 @@ type Image struct {
 }
 
 // Dangling tells whether the image has no name.
-func (i Image) Dangling() bool { return i.Name.named == nil }
+func (i Image) Dangling() bool { return i.Name.IsZero() }
 
 // displayName is the image's familiar name, or its manifest digest when it
 // has none.
@@ -153,7 +153,7 @@ func (s *Store) TagAll(ctx context.Context, imgs []Image) error {
 
 func tagTx(tx *bolt.Tx, name Ref, rec imageRecord) error {
 	d := rec.Target.Digest
-	if name.named == nil {
+	if name.IsZero() {
 		if namedTarget(tx, d, "") {
 			return nil
 		}

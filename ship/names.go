@@ -3,7 +3,6 @@ package ship
 import (
 	"fmt"
 
-	"github.com/distribution/reference"
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"berth/image"
@@ -12,11 +11,10 @@ import (
 // remoteName splits a berth reference into the registry repository and
 // the manifest reference (the digest when pinned, else the tag).
 func remoteName(ref image.Ref) (name.Repository, string, error) {
-	n, err := reference.ParseNormalizedNamed(ref.String())
-	if err != nil {
-		return name.Repository{}, "", fmt.Errorf("image reference %q: %w", ref.String(), err)
+	if ref.String() == "" {
+		return name.Repository{}, "", fmt.Errorf("image reference %q: invalid reference format", ref.String())
 	}
-	repo, err := name.NewRepository(reference.Domain(n)+"/"+reference.Path(n), name.StrictValidation)
+	repo, err := name.NewRepository(ref.Domain()+"/"+ref.Path(), name.StrictValidation)
 	if err != nil {
 		return name.Repository{}, "", fmt.Errorf("image reference %q: %w", ref.Familiar(), err)
 	}

@@ -5,7 +5,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/distribution/reference"
+	"berth/image"
 )
 
 // filterKeys are the keys Docker's events accept.
@@ -104,11 +104,11 @@ func (f Filter) matchImage(m Message) bool {
 // stripTag is an image reference's familiar name without tag or digest
 // (busybox for docker.io/library/busybox:latest), or s if it is none.
 func stripTag(s string) string {
-	ref, err := reference.ParseNormalizedNamed(s)
+	ref, err := image.ParseRef(s)
 	if err != nil {
 		return s
 	}
-	return reference.FamiliarName(ref)
+	return ref.Repository()
 }
 
 // matchLabels: every label filter ("key" or "key=value") must match.

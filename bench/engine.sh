@@ -64,6 +64,11 @@ done
 
 work=$(mktemp -d /tmp/berth-engine.XXXXXX)
 mkdir -p "$RESULTS"
+# Each engine's volatile state (berth's --runroot, Podman's --runroot and
+# --tmpdir, dockerd's --exec-root) on a tmpfs, as their defaults under
+# /run are; private to this mount namespace, it goes with it.
+mkdir -p "$work/run"
+mount -t tmpfs -o mode=0700 berth-bench-run "$work/run"
 
 # --- what the peers would leave on the host ---------------------------------
 
@@ -104,10 +109,10 @@ mkdir -p "$work/bin"
 cp "$BERTH_BIN"/berth "$BERTH_BIN"/berth-runtime "$BERTH_BIN"/berth-monitor "$BERTH_BIN"/berth-init "$work/bin/"
 
 names=(berth podman docker)
-berth_cmd=("$work/bin/berth" --root "$work/berth")
+berth_cmd=("$work/bin/berth" --root "$work/berth" --runroot "$work/run/berth")
 # Private root, runroot, tmpdir, volume and network dirs; no events file.
-podman_cmd=("$PODMAN" --root "$work/podman/root" --runroot "$work/podman/run"
-	--tmpdir "$work/podman/tmp" --volumepath "$work/podman/vol"
+podman_cmd=("$PODMAN" --root "$work/podman/root" --runroot "$work/run/podman"
+	--tmpdir "$work/run/podman-tmp" --volumepath "$work/podman/vol"
 	--network-config-dir "$work/podman/net" --cgroup-manager cgroupfs
 	--events-backend none --storage-driver overlay)
 docker_sock=$work/docker/docker.sock
@@ -258,7 +263,7 @@ echo '{}' >"$work/docker/daemon.json"
 # Private socket, data and exec roots (its containerd runs under them), no
 # bridge, no iptables.
 "$DOCKERD" -H "unix://$docker_sock" --data-root "$work/docker/data" \
-	--exec-root "$work/docker/exec" --pidfile "$work/docker/dockerd.pid" \
+	--exec-root "$work/run/docker" --pidfile "$work/docker/dockerd.pid" \
 	--config-file "$work/docker/daemon.json" --storage-driver overlay2 \
 	--iptables=false --ip-masq=false --ip-forward=false --bridge=none \
 	>"$work/docker/dockerd.log" 2>&1 </dev/null &

@@ -33,7 +33,16 @@ type Options struct {
 	Snapshotter string
 	// Self is the berth binary, for the monitor's --rm exit command.
 	Self string
+	// RunRoot is where volatile state goes (DefaultRunRoot when empty):
+	// the runtime's state of running containers, which a reboot ends.
+	RunRoot string
 }
+
+// DefaultRunRoot is the default Options.RunRoot: a tmpfs, as runc's
+// /run/runc and Podman's runroot, since nothing there outlives a reboot,
+// and creating and removing the runtime's files on a disk costs a
+// container start a few milliseconds.
+const DefaultRunRoot = "/run/berth"
 
 // Engine manages the containers under one root.
 type Engine struct {
@@ -43,6 +52,7 @@ type Engine struct {
 	runtime string
 	monitor string
 	self    string
+	runRoot string
 	// unsaved is what Create left for Start to record (run).
 	unsaved unsaved
 	// removers are the containers this process removes itself once they
@@ -58,7 +68,10 @@ func Open(ctx context.Context, root string, o Options) (*Engine, error) {
 	}
 	exe, _ := os.Executable()
 	e := &Engine{root: root, images: images, meta: meta{boltfile.File{Path: filepath.Join(root, "containers.db")}},
-		runtime: o.Runtime, monitor: o.Monitor, self: o.Self}
+		runtime: o.Runtime, monitor: o.Monitor, self: o.Self, runRoot: o.RunRoot}
+	if e.runRoot == "" {
+		e.runRoot = DefaultRunRoot
+	}
 	if e.self == "" {
 		e.self = exe
 	}
@@ -88,8 +101,22 @@ func (e *Engine) Images() *image.Store { return e.images }
 // dir is a container's directory.
 func (e *Engine) dir(id string) string { return filepath.Join(e.root, "containers", id) }
 
-// runtimeRoot is the runtime's --root for berth's containers.
-func (e *Engine) runtimeRoot() string { return filepath.Join(e.root, "runtime") }
+// runtimeRoot is the runtime's --root for container id: under the run
+// root, or <root>/runtime for a container started by a berth that kept
+// it there (before 2026-11-27), whose monitor still uses that.
+func (e *Engine) runtimeRoot(id string) string {
+	old := filepath.Join(e.root, "runtime")
+	if _, err := os.Stat(filepath.Join(old, id)); err == nil {
+		return old
+	}
+	return filepath.Join(e.runRoot, "runtime")
+}
+
+// selfCommand is the start of a command line that runs berth on this
+// engine's root (the monitor's exit commands, the DNS server).
+func (e *Engine) selfCommand() []string {
+	return []string{e.self, "--root", e.root, "--runroot", e.runRoot}
+}
 
 // Lookup finds a container by full ID, unique ID prefix or name.
 func (e *Engine) Lookup(ctx context.Context, ref string) (*Container, error) {

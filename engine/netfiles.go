@@ -172,7 +172,7 @@ func (e *Engine) updateDNS(c *Container, ns *NetState, rec *network.Record, othe
 		return fmt.Errorf("dns of network %s: %w", rec.Name, err)
 	}
 	start := func() *exec.Cmd {
-		return exec.Command(e.self, "--root", e.root, "dns-serve", "--network", rec.ID)
+		return exec.Command(e.self, append(e.selfCommand()[1:], "dns-serve", "--network", rec.ID)...)
 	}
 	err = dns.Update(context.Background(), e.root, rec.ID, start, func(r *dns.Records) error {
 		r.Listen = netip.AddrPortFrom(rec.Gateway, 53).String()

@@ -254,7 +254,7 @@ func (e *Engine) stopNetwork(c *Container) { e.teardownNetwork(c) }
 // it releases the network even when no berth command is running, as
 // Podman's conmon runs `podman container cleanup`.
 func (e *Engine) netExitCommand() []string {
-	return []string{e.self, "--root", e.root, "container", "cleanup"}
+	return append(e.selfCommand(), "container", "cleanup")
 }
 
 // CleanupNetwork releases the network of a container that has ended for

@@ -94,14 +94,14 @@ func (e *Engine) Start(ctx context.Context, ref string, attach func(net.Conn) er
 // monitorConfig is the command line of c's monitor.
 func (e *Engine) monitorConfig(c *Container) monitor.Config {
 	cfg := monitor.Config{
-		ID: c.ID, Dir: e.dir(c.ID), Runtime: c.Runtime, RuntimeRoot: e.runtimeRoot(),
+		ID: c.ID, Dir: e.dir(c.ID), Runtime: c.Runtime, RuntimeRoot: e.runtimeRoot(c.ID),
 		TTY: c.TTY, OpenStdin: c.OpenStdin, LogMaxSize: c.LogMaxSize, LogMaxFiles: c.LogMaxFiles,
 		Restart: c.Restart.Name, MaxRetries: c.Restart.MaximumRetryCount,
 		EventsLog: filepath.Join(e.root, events.LogFile), Name: strings.TrimPrefix(c.Name, "/"),
 		Image: c.Image, Labels: c.Labels,
 	}
 	if c.AutoRemove {
-		cfg.ExitCommand = []string{e.self, "--root", e.root}
+		cfg.ExitCommand = e.selfCommand()
 		if c.Snapshotter != "" {
 			// The rootfs is in the snapshotter it was made with.
 			cfg.ExitCommand = append(cfg.ExitCommand, "--snapshotter", c.Snapshotter)

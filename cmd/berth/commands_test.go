@@ -37,6 +37,7 @@ func TestRootCommandFor(t *testing.T) {
 		{[]string{"--root", "/tmp/x", "ps", "-a"}, "ps"},
 		{[]string{"--root=/tmp/x", "-D", "rm", "-f", "a"}, "rm"},
 		{[]string{"--runtime", "run", "ps"}, "ps"},
+		{[]string{"--runroot", "/run/x", "logs", "a"}, "logs"},
 		{[]string{"container", "ls"}, "container"},
 		{[]string{"--help"}, ""},
 		{[]string{"help", "run"}, ""},

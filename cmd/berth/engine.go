@@ -17,7 +17,7 @@ func (g *globals) openEngine(ctx context.Context) (*engine.Engine, error) {
 	}
 	self, _ := os.Executable()
 	return engine.Open(ctx, g.root, engine.Options{Runtime: g.runtime, Snapshotter: g.snapshotter,
-		Monitor: filepath.Join(filepath.Dir(self), "berth-monitor")})
+		Monitor: filepath.Join(filepath.Dir(self), "berth-monitor"), RunRoot: g.runRoot})
 }
 
 // exitCodeFor maps a failure to start a container to Docker's codes: 127

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
+	"berth/engine"
 	"berth/image"
 )
 
@@ -24,6 +25,7 @@ const version = "0.1.0"
 // globals are the flags every command shares.
 type globals struct {
 	root        string
+	runRoot     string
 	snapshotter string
 	runtime     string
 	debug       bool
@@ -77,6 +79,7 @@ func newRootCommand(g *globals, args []string) *cobra.Command {
 	}
 	f := root.PersistentFlags()
 	f.StringVar(&g.root, "root", envOr("BERTH_ROOT", "/var/lib/berth"), "directory of berth's state (images, containers)")
+	f.StringVar(&g.runRoot, "runroot", envOr("BERTH_RUNROOT", engine.DefaultRunRoot), "directory of berth's volatile state (the runtime's, of running containers)")
 	f.StringVar(&g.snapshotter, "snapshotter", os.Getenv("BERTH_SNAPSHOTTER"), `layer storage: "overlay", "native" (copies), or empty to choose`)
 	f.StringVar(&g.runtime, "runtime", os.Getenv("BERTH_RUNTIME"), "OCI runtime binary (default: berth-runtime beside berth)")
 	f.BoolVarP(&g.debug, "debug", "D", false, "log debug messages")
@@ -135,7 +138,7 @@ func topCommands() []topCommand {
 func commandName(args []string) string {
 	for i := 0; i < len(args); i++ {
 		switch a := args[i]; {
-		case a == "--root" || a == "--snapshotter" || a == "--runtime":
+		case a == "--root" || a == "--runroot" || a == "--snapshotter" || a == "--runtime":
 			i++
 		case a == "--":
 			return ""

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"berth/engine"
 )
 
 // monitorsOf lists the pids of berth-monitor processes of root.
@@ -46,9 +48,11 @@ func TestRunRmRemovesInProcess(t *testing.T) {
 	e := newEnv(t).withBusybox()
 	since := unixNow()
 	for i := 0; i < 3; i++ {
-		out, stderr, code := e.run(nil, "run", "--rm", "--network", "none", "busybox", "sh", "-c", "echo ran; exit 4")
-		if code != 4 || out != "ran\n" {
-			t.Fatalf("run --rm: exit %d, stdout %q, stderr %q; want 4, ran", code, out, stderr)
+		out, stderr, code := e.run(nil, "run", "--rm", "--network", "none", "busybox", "sh", "-c", "echo ran; hostname; exit 4")
+		ran, host, _ := strings.Cut(out, "\n")
+		host = strings.TrimSpace(host)
+		if code != 4 || ran != "ran" || len(host) != 12 {
+			t.Fatalf("run --rm: exit %d, stdout %q, stderr %q; want 4, ran and the hostname", code, out, stderr)
 		}
 		if got := e.must("ps", "-aq"); got != "" {
 			t.Errorf("run %d: ps -aq after run --rm: %q", i, got)
@@ -57,12 +61,12 @@ func TestRunRmRemovesInProcess(t *testing.T) {
 			t.Errorf("run %d: container directories left: %v", i, d)
 		}
 		// The runtime's state (and with it the container's cgroup) is gone
-		// too: the monitor had the runtime delete it.
-		if ents, _ := os.ReadDir(filepath.Join(e.root, "runtime")); len(ents) > 0 {
-			for _, ent := range ents {
-				if !strings.HasPrefix(ent.Name(), "@") {
-					t.Errorf("run %d: runtime state %s left", i, ent.Name())
-				}
+		// too: the monitor had the runtime delete it. The hostname is the
+		// container ID's first 12 characters.
+		ents, _ := os.ReadDir(filepath.Join(engine.DefaultRunRoot, "runtime"))
+		for _, ent := range ents {
+			if strings.HasPrefix(ent.Name(), host) {
+				t.Errorf("run %d: runtime state %s left", i, ent.Name())
 			}
 		}
 		if m := monitorsOf(e.root); len(m) != 0 {

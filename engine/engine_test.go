@@ -166,3 +166,23 @@ func TestParallel(t *testing.T) {
 		t.Error("mounts left under the root")
 	}
 }
+
+// TestRuntimeRoot: the runtime's state goes under the run root, except
+// for a container an older berth started with its state in <root>/runtime.
+func TestRuntimeRoot(t *testing.T) {
+	root, run := t.TempDir(), t.TempDir()
+	e := &Engine{root: root, runRoot: run}
+	if got, want := e.runtimeRoot("new"), filepath.Join(run, "runtime"); got != want {
+		t.Errorf("runtimeRoot of a new container: %s, want %s", got, want)
+	}
+	old := filepath.Join(root, "runtime")
+	if err := os.MkdirAll(filepath.Join(old, "old"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.runtimeRoot("old"); got != old {
+		t.Errorf("runtimeRoot of a container started before the run root: %s, want %s", got, old)
+	}
+	if got, want := e.runtimeRoot("new"), filepath.Join(run, "runtime"); got != want {
+		t.Errorf("runtimeRoot of a new container beside an old one: %s, want %s", got, want)
+	}
+}

@@ -37,7 +37,11 @@ type Container struct {
 	Runtime string `json:"Runtime"`
 	// Snapshotter holds the container's rootfs (--snapshotter when it
 	// was created; "" in records older than the field: the engine's).
-	Snapshotter string            `json:"Snapshotter,omitempty"`
+	Snapshotter string `json:"Snapshotter,omitempty"`
+	// RuntimeRoot is the runtime's --root for this container, fixed when
+	// it is created (under the run root then); empty in the records of
+	// an older berth, which kept it in <root>/runtime.
+	RuntimeRoot string            `json:"RuntimeRoot,omitempty"`
 	Labels      map[string]string `json:"Labels,omitempty"`
 	Restart     RestartPolicy     `json:"RestartPolicy"`
 	AutoRemove  bool              `json:"AutoRemove"`

@@ -67,9 +67,10 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (_ *Container, err
 		Restart: o.Restart, AutoRemove: o.AutoRemove, StopSignal: firstNonEmpty(o.StopSignal, sum.Config.Config.StopSignal),
 		StopTimeout: 10, TTY: o.Spec.TTY, OpenStdin: o.Spec.OpenStdin,
 		LogMaxSize: o.LogMaxSize, LogMaxFiles: o.LogMaxFiles,
-		State:   State{Status: StatusCreated},
-		Pending: self(),
-		Net:     o.Net,
+		State:       State{Status: StatusCreated},
+		Pending:     self(),
+		Net:         o.Net,
+		RuntimeRoot: filepath.Join(e.runRoot, "runtime"),
 	}
 	_, c.Snapshotter = e.images.Snapshots()
 	if o.StopTimeout != nil {

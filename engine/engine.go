@@ -101,15 +101,14 @@ func (e *Engine) Images() *image.Store { return e.images }
 // dir is a container's directory.
 func (e *Engine) dir(id string) string { return filepath.Join(e.root, "containers", id) }
 
-// runtimeRoot is the runtime's --root for container id: under the run
-// root, or <root>/runtime for a container started by a berth that kept
-// it there (before 2026-11-27), whose monitor still uses that.
-func (e *Engine) runtimeRoot(id string) string {
-	old := filepath.Join(e.root, "runtime")
-	if _, err := os.Stat(filepath.Join(old, id)); err == nil {
-		return old
+// runtimeRoot is the runtime's --root for c: the one recorded when it was
+// created, so that every later command finds its state whatever its own
+// --runroot; <root>/runtime for a container an older berth made.
+func (e *Engine) runtimeRoot(c *Container) string {
+	if c.RuntimeRoot != "" {
+		return c.RuntimeRoot
 	}
-	return filepath.Join(e.runRoot, "runtime")
+	return filepath.Join(e.root, "runtime")
 }
 
 // selfCommand is the start of a command line that runs berth on this

@@ -62,6 +62,7 @@ func testEngine(t *testing.T) *Engine {
 	ctx := context.Background()
 	e, err := Open(ctx, t.TempDir(), Options{
 		Runtime: filepath.Join(bins, "berth-runtime"), Monitor: filepath.Join(bins, "berth-monitor"), Self: "/bin/false",
+		RunRoot: t.TempDir(),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -167,22 +168,40 @@ func TestParallel(t *testing.T) {
 	}
 }
 
-// TestRuntimeRoot: the runtime's state goes under the run root, except
-// for a container an older berth started with its state in <root>/runtime.
+// TestRuntimeRoot: a container's runtime state is where it was created
+// (under the run root then), whatever the run root of a later command;
+// a container an older berth made has it in <root>/runtime.
 func TestRuntimeRoot(t *testing.T) {
-	root, run := t.TempDir(), t.TempDir()
-	e := &Engine{root: root, runRoot: run}
-	if got, want := e.runtimeRoot("new"), filepath.Join(run, "runtime"); got != want {
-		t.Errorf("runtimeRoot of a new container: %s, want %s", got, want)
-	}
-	old := filepath.Join(root, "runtime")
-	if err := os.MkdirAll(filepath.Join(old, "old"), 0o700); err != nil {
+	ctx := context.Background()
+	e := testEngine(t)
+	c, err := e.Create(ctx, CreateOptions{Image: "busybox", Spec: ocispec.Options{Cmd: []string{"sleep", "30"}}})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if got := e.runtimeRoot("old"); got != old {
-		t.Errorf("runtimeRoot of a container started before the run root: %s, want %s", got, old)
+	if want := filepath.Join(e.runRoot, "runtime"); c.RuntimeRoot != want {
+		t.Fatalf("RuntimeRoot %q, want %q", c.RuntimeRoot, want)
 	}
-	if got, want := e.runtimeRoot("new"), filepath.Join(run, "runtime"); got != want {
-		t.Errorf("runtimeRoot of a new container beside an old one: %s, want %s", got, want)
+	if _, err := e.Start(ctx, c.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Another command, another run root: it still finds the container.
+	other, err := Open(ctx, e.root, Options{
+		Runtime: e.runtime, Monitor: e.monitor, Self: "/bin/false", RunRoot: t.TempDir(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if out, err := other.Top(ctx, c.ID, nil); err != nil || !strings.Contains(out, "sleep") {
+		t.Errorf("top from another run root: %q, %v", out, err)
+	}
+	if err := other.Remove(ctx, c.ID, true, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(e.runRoot, "runtime", c.ID)); !os.IsNotExist(err) {
+		t.Errorf("the runtime's state outlived rm -f from another run root: %v", err)
+	}
+	if got, want := e.runtimeRoot(&Container{ID: "old"}), filepath.Join(e.root, "runtime"); got != want {
+		t.Errorf("runtimeRoot of an older berth's container: %s, want %s", got, want)
 	}
 }

@@ -37,7 +37,7 @@ func (e *Engine) Exec(ctx context.Context, ref string, o ExecOptions) (int, erro
 	if c.State.Paused {
 		return -1, fmt.Errorf("container %s is paused, unpause the container before exec", c.ID)
 	}
-	args := []string{"--root", e.runtimeRoot(c.ID), "exec"}
+	args := []string{"--root", e.runtimeRoot(c), "exec"}
 	if o.TTY {
 		args = append(args, "-t")
 	}

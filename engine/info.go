@@ -66,7 +66,7 @@ func (e *Engine) Pause(ctx context.Context, ref string, pause bool) error {
 	if pause {
 		verb = "pause"
 	}
-	if out, err := exec.Command(c.Runtime, "--root", e.runtimeRoot(c.ID), verb, c.ID).CombinedOutput(); err != nil {
+	if out, err := exec.Command(c.Runtime, "--root", e.runtimeRoot(c), verb, c.ID).CombinedOutput(); err != nil {
 		return fmt.Errorf("%s %s: %s", verb, c.Name, strings.TrimSpace(string(out)))
 	}
 	e.Emit(c, pauseAction(pause), nil)
@@ -120,7 +120,7 @@ func (e *Engine) Top(ctx context.Context, ref string, psArgs []string) (string, 
 	if len(psArgs) == 0 {
 		psArgs = []string{"-ef"}
 	}
-	out, err := exec.Command(c.Runtime, append([]string{"--root", e.runtimeRoot(c.ID), "ps", c.ID}, psArgs...)...).CombinedOutput()
+	out, err := exec.Command(c.Runtime, append([]string{"--root", e.runtimeRoot(c), "ps", c.ID}, psArgs...)...).CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("top %s: %s", c.Name, strings.TrimSpace(string(out)))
 	}

@@ -194,7 +194,7 @@ func TestSnapshotterRecorded(t *testing.T) {
 	}
 	n, err := Open(ctx, e.root, Options{
 		Runtime: filepath.Join(bins, "berth-runtime"), Monitor: filepath.Join(bins, "berth-monitor"), Self: "/bin/false",
-		Snapshotter: "native",
+		Snapshotter: "native", RunRoot: e.runRoot,
 	})
 	if err != nil {
 		t.Fatal(err)

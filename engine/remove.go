@@ -199,10 +199,10 @@ func (e *Engine) lock(id string) (func(), error) {
 // it (a state directory under its root: runc's layout, which berth-runtime
 // and crun share); a spawn saved on every remove of an exited container.
 func (e *Engine) runtimeDelete(c *Container) {
-	if _, err := os.Stat(filepath.Join(e.runtimeRoot(c.ID), c.ID)); os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(e.runtimeRoot(c), c.ID)); os.IsNotExist(err) {
 		return
 	}
-	_ = exec.Command(c.Runtime, "--root", e.runtimeRoot(c.ID), "delete", "--force", c.ID).Run()
+	_ = exec.Command(c.Runtime, "--root", e.runtimeRoot(c), "delete", "--force", c.ID).Run()
 }
 
 // AwaitRemoval waits up to d for a --rm container's monitor to remove it,

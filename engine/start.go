@@ -24,19 +24,19 @@ import (
 // process runs, with a connection to the monitor's attach socket, so that
 // no output is missed; Start returns once the process runs.
 func (e *Engine) Start(ctx context.Context, ref string, attach func(net.Conn) error) (*Container, error) {
-	c, unlock, err := e.lookupLocked(ctx, ref)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	// The monitor run's Create started, if it did: ended here unless
-	// the start gets to its handshake.
-	mon, prestarted := e.unsaved.monitor(c.ID)
+	// The monitor run's Create started (run passes the ID), if it did:
+	// ended here unless the start gets to its handshake.
+	mon, prestarted := e.unsaved.monitor(ref)
 	defer func() {
 		if mon != nil {
 			mon.abort()
 		}
 	}()
+	c, unlock, err := e.lookupLocked(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	if c.State.Running || c.State.Restarting {
 		return c, nil
 	}
@@ -94,7 +94,7 @@ func (e *Engine) Start(ctx context.Context, ref string, attach func(net.Conn) er
 // monitorConfig is the command line of c's monitor.
 func (e *Engine) monitorConfig(c *Container) monitor.Config {
 	cfg := monitor.Config{
-		ID: c.ID, Dir: e.dir(c.ID), Runtime: c.Runtime, RuntimeRoot: e.runtimeRoot(c.ID),
+		ID: c.ID, Dir: e.dir(c.ID), Runtime: c.Runtime, RuntimeRoot: e.runtimeRoot(c),
 		TTY: c.TTY, OpenStdin: c.OpenStdin, LogMaxSize: c.LogMaxSize, LogMaxFiles: c.LogMaxFiles,
 		Restart: c.Restart.Name, MaxRetries: c.Restart.MaximumRetryCount,
 		EventsLog: filepath.Join(e.root, events.LogFile), Name: strings.TrimPrefix(c.Name, "/"),

@@ -48,7 +48,7 @@ type runtimeStats struct {
 
 // Stats samples a running container's usage.
 func (e *Engine) Stats(ctx context.Context, c *Container) (Stats, error) {
-	out, err := exec.CommandContext(ctx, c.Runtime, "--root", e.runtimeRoot(c.ID), "events", "--stats", c.ID).Output()
+	out, err := exec.CommandContext(ctx, c.Runtime, "--root", e.runtimeRoot(c), "events", "--stats", c.ID).Output()
 	if err != nil {
 		return Stats{}, fmt.Errorf("stats of %s: %w", c.Name, err)
 	}

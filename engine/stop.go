@@ -101,7 +101,7 @@ func (e *Engine) Kill(ctx context.Context, ref, signal string) (*Container, erro
 }
 
 func (e *Engine) runtimeKill(c *Container, sig string) error {
-	out, err := exec.Command(c.Runtime, "--root", e.runtimeRoot(c.ID), "kill", c.ID, strings.TrimPrefix(sig, "SIG")).CombinedOutput()
+	out, err := exec.Command(c.Runtime, "--root", e.runtimeRoot(c), "kill", c.ID, strings.TrimPrefix(sig, "SIG")).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("kill %s: %s", c.Name, strings.TrimSpace(string(out)))
 	}

@@ -101,6 +101,26 @@ func TestRunPrestartedMonitor(t *testing.T) {
 			t.Errorf("the failed Create left %s", d.Name())
 		}
 	}
+
+	// Removed (by another command) between Create and Start: Start fails
+	// and lets its monitor go.
+	gone, err := e.Create(ctx, CreateOptions{Image: "busybox", StartAfter: true,
+		Spec: ocispec.Options{Cmd: []string{"true"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Remove(ctx, gone.ID, true, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Start(ctx, gone.ID, nil); err == nil {
+		t.Fatal("Start of a removed container succeeded")
+	}
+	if _, ok := e.unsaved.monitor(gone.ID); ok {
+		t.Error("Start of a removed container kept its monitor")
+	}
+	if pids := monitorPids(e.root); len(pids) != 1 {
+		t.Errorf("monitors of this engine after Start of a removed container: %v, want the first container's only", pids)
+	}
 }
 
 // monitorPids lists the berth-monitor processes whose command line names

@@ -33,7 +33,7 @@ func (e *Engine) Update(ctx context.Context, ref string, args []string) error {
 	if !c.State.Running {
 		return fmt.Errorf("container %s is not running", c.Name)
 	}
-	cmdArgs := append([]string{"--root", e.runtimeRoot(c.ID), "update"}, args...)
+	cmdArgs := append([]string{"--root", e.runtimeRoot(c), "update"}, args...)
 	out, err := exec.CommandContext(ctx, c.Runtime, append(cmdArgs, c.ID)...).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("update %s: %s", c.Name, strings.TrimSpace(string(out)))

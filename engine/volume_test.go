@@ -12,7 +12,7 @@ import (
 // removing a volume it names; one pending on a live process does.
 func TestVolumeRemoveIgnoresAbandoned(t *testing.T) {
 	ctx := context.Background()
-	e, err := Open(ctx, t.TempDir(), Options{Runtime: "/bin/false", Monitor: "/bin/false", Self: "/bin/false"})
+	e, err := Open(ctx, t.TempDir(), Options{Runtime: "/bin/false", Monitor: "/bin/false", Self: "/bin/false", RunRoot: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

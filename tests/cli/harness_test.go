@@ -32,6 +32,9 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
+	// The run root (the runtime's state) of every berth this process
+	// runs, in dir rather than the host's /run/berth.
+	os.Setenv("BERTH_RUNROOT", filepath.Join(dir, "run"))
 	// berth finds berth-runtime and berth-monitor beside itself.
 	binary = filepath.Join(dir, "berth")
 	if bin := os.Getenv("BERTH_TEST_BINDIR"); bin != "" {

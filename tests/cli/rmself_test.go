@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"berth/engine"
 )
 
 // monitorsOf lists the pids of berth-monitor processes of root.
@@ -63,7 +61,7 @@ func TestRunRmRemovesInProcess(t *testing.T) {
 		// The runtime's state (and with it the container's cgroup) is gone
 		// too: the monitor had the runtime delete it. The hostname is the
 		// container ID's first 12 characters.
-		ents, _ := os.ReadDir(filepath.Join(engine.DefaultRunRoot, "runtime"))
+		ents, _ := os.ReadDir(filepath.Join(os.Getenv("BERTH_RUNROOT"), "runtime"))
 		for _, ent := range ents {
 			if strings.HasPrefix(ent.Name(), host) {
 				t.Errorf("run %d: runtime state %s left", i, ent.Name())

@@ -59,8 +59,8 @@ func main() {
 }
 
 // newRootCommand builds the command tree. A berth process runs one
-// command: when args name a top-level one, only that one is built (each
-// command's flags cost a Go start some time: `run` and `create` have
+// command: when args name a top-level one, only that one is built (every
+// start pays for the flags it builds, and `run` and `create` have
 // dozens); help, completion and unknown names get the whole tree.
 func newRootCommand(g *globals, args []string) *cobra.Command {
 	root := &cobra.Command{

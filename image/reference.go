@@ -35,28 +35,17 @@ func ParseRef(s string) (Ref, error) {
 	return Ref{p: p}, nil
 }
 
-// String is the full normalised form, the key images are stored under.
-func (r Ref) String() string {
-	if r.IsZero() {
-		return ""
-	}
-	return r.p.String()
-}
+// String is the full normalised form, the key images are stored under
+// ("" for the zero Ref, like every accessor).
+func (r Ref) String() string { return r.p.String() }
 
 // Familiar is the short form Docker shows: busybox:latest,
 // example.com:5000/app:1.
-func (r Ref) Familiar() string {
-	if r.IsZero() {
-		return ""
-	}
-	return r.p.familiar().String()
-}
+func (r Ref) Familiar() string { return r.p.familiar().String() }
 
 // Repository is the name without tag or digest, familiar form (busybox,
 // example.com/app), as `berth images` shows it.
-func (r Ref) Repository() string {
-	return r.p.familiar().name()
-}
+func (r Ref) Repository() string { return r.p.familiar().name() }
 
 // Tag is the tag, or "" for a digest reference.
 func (r Ref) Tag() string { return r.p.tag }

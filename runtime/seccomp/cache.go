@@ -56,7 +56,7 @@ func cacheKey(cfg *specs.LinuxSeccomp) (string, error) {
 	}
 	major, minor, micro := libseccomp.GetLibraryVersion()
 	h := sha256.New()
-	fmt.Fprintf(h, "libseccomp %d.%d.%d %s optimize=2\n", major, minor, micro, runtime.GOARCH)
+	fmt.Fprintf(h, "libseccomp %d.%d.%d %s optimize=%d\n", major, minor, micro, runtime.GOARCH, optimizeLevel)
 	h.Write(b)
 	return hex.EncodeToString(h.Sum(nil)), nil
 }

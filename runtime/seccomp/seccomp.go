@@ -59,6 +59,10 @@ func Validate(cfg *specs.LinuxSeccomp) error {
 	return err
 }
 
+// optimizeLevel is libseccomp's optimization of the filters it compiles
+// (2: a binary tree of system call numbers); part of the cache key.
+const optimizeLevel = 2
+
 // compile builds the libseccomp filter of cfg and, with gen, its program.
 func compile(cfg *specs.LinuxSeccomp, gen bool) (*Filter, error) {
 	if cfg == nil {
@@ -93,7 +97,7 @@ func compile(cfg *specs.LinuxSeccomp, gen bool) (*Filter, error) {
 	// to hundreds, and the kernel, which runs the filter for every system
 	// call number when it is loaded (to cache the always-allowed ones),
 	// loads Docker's profile in a fraction of the time.
-	if err := filter.SetOptimize(2); err != nil {
+	if err := filter.SetOptimize(optimizeLevel); err != nil {
 		return nil, fmt.Errorf("linux.seccomp: binary tree optimization: %w", err)
 	}
 	for i, a := range cfg.Architectures {

@@ -38,6 +38,8 @@ func TestRootCommandFor(t *testing.T) {
 		{[]string{"--root=/tmp/x", "-D", "rm", "-f", "a"}, "rm"},
 		{[]string{"--runtime", "run", "ps"}, "ps"},
 		{[]string{"--runroot", "/run/x", "logs", "a"}, "logs"},
+		{[]string{"--snapshotter", "native", "-D", "images"}, "images"},
+		{[]string{"--debug", "version"}, "version"},
 		{[]string{"container", "ls"}, "container"},
 		{[]string{"--help"}, ""},
 		{[]string{"help", "run"}, ""},

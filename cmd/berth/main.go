@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 
 	"berth/engine"
@@ -85,7 +86,7 @@ func newRootCommand(g *globals, args []string) *cobra.Command {
 	f.BoolVarP(&g.debug, "debug", "D", false, "log debug messages")
 
 	cmds := topCommands()
-	if name := commandName(args); name != "" {
+	if name := commandName(f, args); name != "" {
 		for _, c := range cmds {
 			if c.name == name {
 				root.AddCommand(c.make(g))
@@ -133,12 +134,12 @@ func topCommands() []topCommand {
 	}
 }
 
-// commandName is the first argument that is not a global flag or its
-// value: the top-level command args ask for ("" if none).
-func commandName(args []string) string {
+// commandName is the first argument that is not a global flag (one of
+// global) or its value: the top-level command args ask for ("" if none).
+func commandName(global *pflag.FlagSet, args []string) string {
 	for i := 0; i < len(args); i++ {
 		switch a := args[i]; {
-		case a == "--root" || a == "--runroot" || a == "--snapshotter" || a == "--runtime":
+		case takesValue(global, a):
 			i++
 		case a == "--":
 			return ""
@@ -148,6 +149,18 @@ func commandName(args []string) string {
 		}
 	}
 	return ""
+}
+
+// takesValue tells whether a is a global flag, without "=value", whose
+// value is the next argument.
+func takesValue(global *pflag.FlagSet, a string) bool {
+	var f *pflag.Flag
+	if name, ok := strings.CutPrefix(a, "--"); ok {
+		f = global.Lookup(name)
+	} else if short, ok := strings.CutPrefix(a, "-"); ok && len(short) == 1 {
+		f = global.ShorthandLookup(short)
+	}
+	return f != nil && f.NoOptDefVal == ""
 }
 
 func newImageGroup(g *globals) *cobra.Command {

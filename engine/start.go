@@ -99,6 +99,8 @@ func (e *Engine) monitorConfig(c *Container) monitor.Config {
 		Restart: c.Restart.Name, MaxRetries: c.Restart.MaximumRetryCount,
 		EventsLog: filepath.Join(e.root, events.LogFile), Name: strings.TrimPrefix(c.Name, "/"),
 		Image: c.Image, Labels: c.Labels,
+		// Only berth-runtime waits for a go-ahead (runc and crun do not).
+		Prestart: filepath.Base(c.Runtime) == "berth-runtime",
 	}
 	if c.AutoRemove {
 		cfg.ExitCommand = e.selfCommand()

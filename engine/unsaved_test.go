@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"berth/engine/monitor"
 	"berth/engine/ocispec"
@@ -72,6 +73,14 @@ func TestRunPrestartedMonitor(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(e.dir(c.ID), monitor.RunFile)); !os.IsNotExist(err) {
 		t.Fatalf("the monitor started the container before the go-ahead: %v", err)
 	}
+	// The runtime is started too (berth-runtime: --prestart), and waits
+	// for the go-ahead having made nothing.
+	if rts := waitRuntimes(t, e.dir(c.ID), 1); len(rts) != 1 {
+		t.Fatalf("runtimes waiting for the go-ahead: %v, want one", rts)
+	}
+	if _, err := os.Stat(filepath.Join(e.runtimeRoot(c), c.ID)); !os.IsNotExist(err) {
+		t.Fatalf("the runtime made the container before the go-ahead: %v", err)
+	}
 	started, err := e.Start(ctx, c.ID, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -87,6 +96,10 @@ func TestRunPrestartedMonitor(t *testing.T) {
 	}
 	if pids := monitorPids(e.root); len(pids) != 1 {
 		t.Errorf("monitors of this engine after the failed Create: %v, want the first container's only", pids)
+	}
+	// Its prestarted runtime saw the monitor end, and ended too.
+	if rts := waitRuntimes(t, e.root+"/", 0); len(rts) != 0 {
+		t.Errorf("runtimes left by the failed Create: %v", rts)
 	}
 	list, err := e.List(ctx)
 	if err != nil {
@@ -120,6 +133,31 @@ func TestRunPrestartedMonitor(t *testing.T) {
 	}
 	if pids := monitorPids(e.root); len(pids) != 1 {
 		t.Errorf("monitors of this engine after Start of a removed container: %v, want the first container's only", pids)
+	}
+}
+
+// waitRuntimes waits (up to 5 s) until exactly want berth-runtime
+// processes have a command line that names dir, and returns them.
+func waitRuntimes(t *testing.T, dir string, want int) []string {
+	t.Helper()
+	var pids []string
+	for end := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		pids = pids[:0]
+		procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+		for _, p := range procs {
+			b, err := os.ReadFile(p)
+			args := strings.Split(string(b), "\x00")
+			if err != nil || filepath.Base(args[0]) != "berth-runtime" || !strings.Contains(string(b), dir) {
+				continue
+			}
+			if st, err := os.ReadFile(filepath.Join(filepath.Dir(p), "stat")); err == nil && strings.Contains(string(st), ") Z ") {
+				continue // exited, not yet reaped
+			}
+			pids = append(pids, filepath.Base(filepath.Dir(p)))
+		}
+		if len(pids) == want || time.Now().After(end) {
+			return pids
+		}
 	}
 }
 

@@ -6,7 +6,7 @@
  * in a new session, with the start handshake's socket as descriptor 3:
  *
  *   berth-monitor --id ID --runtime PATH --runtime-root DIR [--tty]
- *     [--open-stdin] [--log-max-size N] [--log-max-files N]
+ *     [--open-stdin] [--prestart] [--log-max-size N] [--log-max-files N]
  *     [--restart POLICY] [--max-retries N] [--events PATH] [--name NAME]
  *     [--image IMAGE] [--label KEY=VALUE]... [--exit-command ARG]...
  *     CONTAINER_DIR
@@ -14,7 +14,11 @@
  * berth-monitor --log-test PATH MAX_SIZE MAX_FILES runs only the log
  * writer on records read from stdin (engine/monitor's tests);
  * berth-monitor --frame-test CHUNK only the attach frames' parser
- * (frame.c). */
+ * (frame.c).
+ *
+ * --prestart says the runtime takes berth-runtime's --wait-fd: the
+ * monitor then starts its `run --detach` at once, and it waits for the
+ * go-ahead (the engine's "S") before it reads the bundle. */
 #include "mon.h"
 
 #include <errno.h>
@@ -60,6 +64,10 @@ static int parse(struct mon *m, int argc, char **argv)
 		}
 		if (strcmp(a, "--open-stdin") == 0) {
 			m->open_stdin = true;
+			continue;
+		}
+		if (strcmp(a, "--prestart") == 0) {
+			m->prestart = true;
 			continue;
 		}
 		if (strncmp(a, "--", 2) != 0)
@@ -165,7 +173,7 @@ int main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "--frame-test") == 0)
 		return frame_test(argc, argv);
 	struct mon m = {0};
-	m.dirfd = m.epfd = m.sigfd = m.lnfd = m.in_fd = m.remover = -1;
+	m.dirfd = m.epfd = m.sigfd = m.lnfd = m.in_fd = m.remover = m.pre.go = -1;
 	m.out[0] = m.out[1] = -1;
 	int r = parse(&m, argc, argv);
 	if (r)
@@ -185,6 +193,10 @@ int main(int argc, char **argv)
 		mlog("ERROR", "become a child subreaper: %s", strerror(errno));
 		return 1;
 	}
+	/* The runtime's own start then overlaps the engine's work and the
+	 * monitor's below. */
+	if (m.prestart && !m.tty)
+		runtime_prestart(&m);
 	struct buf b = {0};
 	if (buf_printf(&b, "%d\n", (int)getpid()) < 0 || write_file_at(m.dirfd, "monitor.pid", &b) < 0) {
 		mlog("ERROR", "write monitor.pid: %s", strerror(errno));

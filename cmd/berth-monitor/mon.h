@@ -98,6 +98,17 @@ struct label {
 	char *key, *value;
 };
 
+/* rtrun is a runtime `run --detach` started and not yet waited for:
+ * its pid, the pipes of the container's stdio (the runtime's ends closed
+ * once started), and, when it waits for the go-ahead, the pipe that
+ * gives it (go, -1 otherwise). */
+struct rtrun {
+	pid_t pid;
+	int in[2], o[2], e[2];
+	int go;
+	char pidfile[4096];
+};
+
 struct mon {
 	/* configuration (the command line) */
 	const char *id, *dir, *runtime, *runtime_root, *restart;
@@ -107,6 +118,7 @@ struct mon {
 	char **exitcmd;
 	size_t nexitcmd;
 	bool tty, open_stdin;
+	bool prestart; /* the runtime takes --wait-fd: start it early */
 	long long log_max_size, log_max_files, max_retries;
 
 	int dirfd, epfd, sigfd, lnfd;
@@ -136,6 +148,8 @@ struct mon {
 	 * exits (a foreground `run --rm`); -1 if none. The exit command waits
 	 * for its "D" (done) or its end (not done). */
 	int remover;
+	/* the runtime of the first start, when prestarted */
+	struct rtrun pre;
 };
 
 /* loop.c */
@@ -165,8 +179,11 @@ void clients_finish(struct mon *m, int timeout_ms);
 
 /* proc.c */
 pid_t spawn(char *const argv[], int in, int out, int err);
+pid_t spawn_fd3(char *const argv[], int in, int out, int err, int fd3);
 int runtime_call(struct mon *m, const char *const *args, struct buf *out, struct buf *err);
-int runtime_create(struct mon *m, pid_t *pid, struct buf *err, bool run);
+int runtime_create(struct mon *m, pid_t *pid, struct buf *err);
+void runtime_prestart(struct mon *m);
+void runtime_call_off(struct mon *m);
 int run_wait(pid_t pid);
 
 /* run.c */

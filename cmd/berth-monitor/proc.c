@@ -21,6 +21,13 @@ extern char **environ;
  * default signal dispositions and an empty signal mask. */
 pid_t spawn(char *const argv[], int in, int out, int err)
 {
+	return spawn_fd3(argv, in, out, err, -1);
+}
+
+/* spawn_fd3 is spawn, with fd3 (when >= 0, and above 3) the child's
+ * descriptor 3. */
+pid_t spawn_fd3(char *const argv[], int in, int out, int err, int fd3)
+{
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	pid_t pid = -1;
@@ -38,6 +45,8 @@ pid_t spawn(char *const argv[], int in, int out, int err)
 		else
 			r = posix_spawn_file_actions_adddup2(&fa, fds[i], i);
 	}
+	if (r == 0 && fd3 >= 0)
+		r = posix_spawn_file_actions_adddup2(&fa, fd3, 3);
 	sigset_t none, all;
 	sigemptyset(&none);
 	sigfillset(&all);
@@ -374,15 +383,174 @@ out:
 	return pty;
 }
 
-/* runtime_create runs the runtime's create with the container's stdio
- * (m->out, m->in_fd) and returns the container's pid in *pid. With run,
- * it runs the runtime's `run --detach` instead: created and started by
- * one runtime process, which saves the start's process. */
-int runtime_create(struct mon *m, pid_t *pid, struct buf *err, bool run)
+/* rtrun_close closes what is left of p's pipes. */
+static void rtrun_close(struct rtrun *p)
 {
+	for (int i = 0; i < 2; i++) {
+		if (p->in[i] >= 0)
+			close(p->in[i]);
+		if (p->o[i] >= 0)
+			close(p->o[i]);
+		if (p->e[i] >= 0)
+			close(p->e[i]);
+		p->in[i] = p->o[i] = p->e[i] = -1;
+	}
+}
+
+/* run_spawn starts the runtime's `run --detach` without a terminal,
+ * with pipes for the container's stdio (p). With go >= 0 the runtime
+ * waits on it for the go-ahead (--wait-fd) before it reads the bundle. */
+static int run_spawn(struct mon *m, struct rtrun *p, int go, struct buf *err)
+{
+	char waitfd[] = "3";
+	const char *args[] = {"run", "--bundle", m->dir, "--pid-file", p->pidfile, "--detach",
+			      go >= 0 ? "--wait-fd" : NULL, waitfd, NULL};
+	if ((size_t)snprintf(p->pidfile, sizeof p->pidfile, "%s/init.pid", m->dir) >= sizeof p->pidfile) {
+		buf_str(err, "container directory name too long");
+		return -1;
+	}
+	char **argv = argv_runtime(m, args, 1);
+	if (!argv) {
+		buf_str(err, "out of memory");
+		return -1;
+	}
+	size_t at = 3;
+	while (argv[at])
+		at++;
+	argv[at] = (char *)m->id;
+	p->pid = -1;
+	for (int i = 0; i < 2; i++)
+		p->in[i] = p->o[i] = p->e[i] = -1;
+	if ((m->open_stdin && pipe2(p->in, O_CLOEXEC) < 0) || pipe2(p->o, O_CLOEXEC) < 0 || pipe2(p->e, O_CLOEXEC) < 0) {
+		buf_printf(err, "pipe: %s", strerror(errno));
+		free(argv);
+		rtrun_close(p);
+		return -1;
+	}
+	p->pid = spawn_fd3(argv, p->in[0], p->o[1], p->e[1], go);
+	int se = errno;
+	free(argv);
+	if (p->in[0] >= 0)
+		close(p->in[0]);
+	close(p->o[1]);
+	close(p->e[1]);
+	p->in[0] = p->o[1] = p->e[1] = -1;
+	if (p->pid < 0) {
+		buf_printf(err, "%s run: %s", base(m->runtime), strerror(se));
+		rtrun_close(p);
+		return -1;
+	}
+	return 0;
+}
+
+/* run_finish waits for the runtime run_spawn started and, when it
+ * succeeded, takes the container's stdio and pid from p. */
+static int run_finish(struct mon *m, struct rtrun *p, pid_t *pid, struct buf *err)
+{
+	int st = run_wait(p->pid);
+	p->pid = -1;
+	fcntl(p->o[0], F_SETFL, O_NONBLOCK);
+	fcntl(p->e[0], F_SETFL, O_NONBLOCK);
+	if (st < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		/* The container does not exist: what the runtime wrote is
+		 * the reason. */
+		struct buf msg = {0};
+		char tmp[4096];
+		ssize_t k = read(p->e[0], tmp, sizeof tmp);
+		if (k > 0)
+			buf_add(&msg, tmp, (size_t)k);
+		fail(m, err, "run", &msg, st);
+		buf_free(&msg);
+		rtrun_close(p);
+		return -1;
+	}
+	m->out[0] = p->o[0];
+	m->out[1] = p->e[0];
+	if (p->in[1] >= 0)
+		fcntl(p->in[1], F_SETFL, O_NONBLOCK);
+	m->in_fd = p->in[1];
+	p->o[0] = p->e[0] = p->in[1] = -1;
+	*pid = read_pid(m);
+	if (*pid <= 0) {
+		err->len = 0;
+		buf_str(err, "read the container's pid: bad or missing init.pid");
+		return -1;
+	}
+	return 0;
+}
+
+/* runtime_prestart starts the runtime's `run --detach` ahead of the
+ * engine's go-ahead (m->prestart), when the runtime takes --wait-fd: its
+ * process starts while the engine still makes the rootfs and the bundle.
+ * runtime_go lets it go on; runtime_call_off calls it off. On failure
+ * the runtime is started later, as without prestart. */
+void runtime_prestart(struct mon *m)
+{
+	struct rtrun *p = &m->pre;
+	p->go = -1;
+	int g[2];
+	if (pipe2(g, O_CLOEXEC) < 0)
+		return;
+	/* Above 3, so that the child's dup2 to 3 clears close-on-exec. */
+	int r = fcntl(g[0], F_DUPFD_CLOEXEC, 10);
+	close(g[0]);
+	if (r < 0) {
+		close(g[1]);
+		return;
+	}
+	struct buf err = {0};
+	int started = run_spawn(m, p, r, &err);
+	close(r);
+	if (started < 0) {
+		mlog("WARN", "start the runtime ahead: %s", err.p ? err.p : "");
+		buf_free(&err);
+		close(g[1]);
+		return;
+	}
+	buf_free(&err);
+	p->go = g[1];
+}
+
+/* runtime_call_off ends a prestarted runtime that will not get its
+ * go-ahead: it reads end-of-file and exits having made nothing. */
+void runtime_call_off(struct mon *m)
+{
+	struct rtrun *p = &m->pre;
+	if (p->go < 0)
+		return;
+	close(p->go);
+	p->go = -1;
+	run_wait(p->pid);
+	p->pid = -1;
+	rtrun_close(p);
+}
+
+/* runtime_create creates the container, its stdio in m->out and
+ * m->in_fd, its pid in *pid. With a terminal it runs the runtime's
+ * create, whose terminal comes through --console-socket; start follows.
+ * Without, it runs the runtime's `run --detach`: created and started by
+ * one runtime process, which saves the start's process. A runtime
+ * prestarted (runtime_prestart) gets its go-ahead instead. */
+int runtime_create(struct mon *m, pid_t *pid, struct buf *err)
+{
+	err->len = 0;
+	if (!m->tty) {
+		struct rtrun *p = &m->pre;
+		if (p->go >= 0) {
+			ssize_t w;
+			do
+				w = write(p->go, "G", 1);
+			while (w < 0 && errno == EINTR);
+			/* A runtime that did not take it fails, and says why. */
+			close(p->go);
+			p->go = -1;
+		} else if (run_spawn(m, p, -1, err) < 0) {
+			return -1;
+		}
+		return run_finish(m, p, pid, err);
+	}
 	char dirpid[4096];
-	const char *verb = run ? "run" : "create";
-	const char *args[] = {verb, "--bundle", m->dir, "--pid-file", dirpid, run ? "--detach" : NULL, NULL};
+	const char *args[] = {"create", "--bundle", m->dir, "--pid-file", dirpid, NULL};
 	if ((size_t)snprintf(dirpid, sizeof dirpid, "%s/init.pid", m->dir) >= sizeof dirpid) {
 		buf_str(err, "container directory name too long");
 		return -1;
@@ -395,69 +563,16 @@ int runtime_create(struct mon *m, pid_t *pid, struct buf *err, bool run)
 	size_t at = 3;
 	while (argv[at])
 		at++;
-	err->len = 0;
-	if (m->tty) {
-		int pty = create_tty(m, argv, at, err);
-		free(argv);
-		if (pty < 0)
-			return -1;
-		fcntl(pty, F_SETFL, O_NONBLOCK);
-		m->out[0] = pty;
-		m->in_fd = fcntl(pty, F_DUPFD_CLOEXEC, 0);
-		if (m->in_fd < 0) {
-			buf_printf(err, "dup: %s", strerror(errno));
-			return -1;
-		}
-	} else {
-		argv[at] = (char *)m->id;
-		int in[2] = {-1, -1}, o[2] = {-1, -1}, e[2] = {-1, -1};
-		if ((m->open_stdin && pipe2(in, O_CLOEXEC) < 0) || pipe2(o, O_CLOEXEC) < 0 || pipe2(e, O_CLOEXEC) < 0) {
-			buf_printf(err, "pipe: %s", strerror(errno));
-			for (int i = 0; i < 2; i++) {
-				if (in[i] >= 0)
-					close(in[i]);
-				if (o[i] >= 0)
-					close(o[i]);
-			}
-			free(argv);
-			return -1;
-		}
-		pid_t c = spawn(argv, in[0], o[1], e[1]);
-		int se = errno;
-		free(argv);
-		if (in[0] >= 0)
-			close(in[0]);
-		close(o[1]);
-		close(e[1]);
-		int st = c < 0 ? -1 : run_wait(c);
-		fcntl(o[0], F_SETFL, O_NONBLOCK);
-		fcntl(e[0], F_SETFL, O_NONBLOCK);
-		if (c < 0 || st < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-			/* The container does not exist: what the runtime wrote
-			 * is the reason. */
-			struct buf msg = {0};
-			char tmp[4096];
-			ssize_t k = read(e[0], tmp, sizeof tmp);
-			if (k > 0)
-				buf_add(&msg, tmp, (size_t)k);
-			if (c < 0) {
-				errno = se;
-				buf_printf(err, "%s %s: %s", base(m->runtime), verb, strerror(se));
-			} else {
-				fail(m, err, verb, &msg, st);
-			}
-			buf_free(&msg);
-			close(o[0]);
-			close(e[0]);
-			if (in[1] >= 0)
-				close(in[1]);
-			return -1;
-		}
-		m->out[0] = o[0];
-		m->out[1] = e[0];
-		if (in[1] >= 0)
-			fcntl(in[1], F_SETFL, O_NONBLOCK);
-		m->in_fd = in[1];
+	int pty = create_tty(m, argv, at, err);
+	free(argv);
+	if (pty < 0)
+		return -1;
+	fcntl(pty, F_SETFL, O_NONBLOCK);
+	m->out[0] = pty;
+	m->in_fd = fcntl(pty, F_DUPFD_CLOEXEC, 0);
+	if (m->in_fd < 0) {
+		buf_printf(err, "dup: %s", strerror(errno));
+		return -1;
 	}
 	*pid = read_pid(m);
 	if (*pid <= 0) {

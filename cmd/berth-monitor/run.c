@@ -295,7 +295,7 @@ int run_loop(struct mon *m, int sync)
 		 * terminal is created first, so that the engine sets its size
 		 * before the process starts. */
 		bool one_call = !m->tty;
-		int r = one_call ? 0 : runtime_create(m, &pid, &err, false);
+		int r = one_call ? 0 : runtime_create(m, &pid, &err);
 		if (sync >= 0 && r == 0) {
 			/* pid 0: not created yet (one_call) */
 			char s[32];
@@ -304,6 +304,7 @@ int run_loop(struct mon *m, int sync)
 			if (wait_start(m, sync) < 0) {
 				if (!one_call)
 					rt(m, "delete", "--force");
+				runtime_call_off(m);
 				close(sync);
 				release(m);
 				buf_free(&err);
@@ -311,7 +312,7 @@ int run_loop(struct mon *m, int sync)
 			}
 		}
 		if (r == 0 && one_call)
-			r = runtime_create(m, &pid, &err, true);
+			r = runtime_create(m, &pid, &err);
 		if (sync >= 0 && r < 0) {
 			sync_send(sync, 'E', err.p);
 			/* A run that failed after its create may leave it. */

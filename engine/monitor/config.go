@@ -42,9 +42,13 @@ type Config struct {
 	Runtime     string `json:"runtime"`
 	RuntimeRoot string `json:"runtimeRoot"`
 	TTY         bool   `json:"tty"`
-	OpenStdin   bool   `json:"openStdin"`
-	LogMaxSize  int64  `json:"logMaxSize"`
-	LogMaxFiles int    `json:"logMaxFiles"`
+	// Prestart says the runtime takes berth-runtime's --wait-fd: the
+	// monitor starts it as soon as it starts, and it waits there for
+	// the go-ahead while the engine makes the rootfs and the bundle.
+	Prestart    bool  `json:"prestart,omitempty"`
+	OpenStdin   bool  `json:"openStdin"`
+	LogMaxSize  int64 `json:"logMaxSize"`
+	LogMaxFiles int   `json:"logMaxFiles"`
 	// Restart is no, on-failure, always or unless-stopped; MaxRetries
 	// bounds on-failure (0: no bound).
 	Restart    string `json:"restart"`
@@ -73,6 +77,9 @@ func (c Config) Args() []string {
 	}
 	if c.OpenStdin {
 		a = append(a, "--open-stdin")
+	}
+	if c.Prestart {
+		a = append(a, "--prestart")
 	}
 	keys := make([]string, 0, len(c.Labels))
 	for k := range c.Labels {

@@ -39,6 +39,12 @@ type CreateOptions struct {
 	PreserveFDs   int
 	// Stdio of the container's process; nil entries mean the caller's.
 	Stdio [3]*os.File
+	// GoAhead, when set, is read before the bundle is: one byte, 'G',
+	// lets the create go on; anything else (end of file: the caller gave
+	// up) ends it with ErrNoGoAhead, before anything is made. It lets a
+	// caller start the runtime while it still writes the bundle (berth's
+	// monitor does). Create closes it.
+	GoAhead *os.File
 	// beforeStart, if set, is called just before the container's first
 	// process is started.
 	beforeStart func()
@@ -103,6 +109,11 @@ func create(o CreateOptions) (st *State, unlock func(), err error) {
 			}
 		}
 	}()
+	if o.GoAhead != nil {
+		if err := waitGoAhead(o.GoAhead); err != nil {
+			return nil, nil, err
+		}
+	}
 	bundle, err := filepath.Abs(o.Bundle)
 	if err != nil {
 		return nil, nil, fmt.Errorf("bundle %s: %w", o.Bundle, err)

@@ -337,6 +337,8 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"create", "--preserve-fds", "2", "--bundle", dir, id}, "descriptor 3 is not open"},
 		{[]string{"run", "--preserve-fds", "-1", "--bundle", dir, id}, "--preserve-fds"},
 		{[]string{"--log", filepath.Join(t.TempDir(), "log"), "create", "--preserve-fds", "1", "--bundle", dir, id}, "descriptor 3 is not open"},
+		{[]string{"run", "--detach", "--wait-fd", "2", "--bundle", dir, id}, "--wait-fd 2"},
+		{[]string{"run", "--detach", "--wait-fd", "3", "--bundle", dir, id}, "--wait-fd 3: bad file descriptor"},
 	} {
 		e.expectFail(id, dir, tc.args, tc.want)
 	}

@@ -148,6 +148,29 @@ static char **argv_runtime(struct mon *m, const char *const *args, size_t extra)
 	return argv;
 }
 
+/* argv_bundle builds runtime --root ROOT VERB --bundle DIR --pid-file
+ * DIR/init.pid MORE... (MORE ends at its first NULL), with room for extra
+ * arguments, which go from *at on. pidfile (n bytes) holds the path. */
+static char **argv_bundle(struct mon *m, const char *verb, const char *const *more, char *pidfile, size_t n,
+			  size_t extra, size_t *at, struct buf *err)
+{
+	if ((size_t)snprintf(pidfile, n, "%s/init.pid", m->dir) >= n) {
+		buf_str(err, "container directory name too long");
+		return NULL;
+	}
+	const char *args[16] = {verb, "--bundle", m->dir, "--pid-file", pidfile};
+	size_t k = 5;
+	for (; *more && k < 15; more++)
+		args[k++] = *more;
+	char **argv = argv_runtime(m, args, extra);
+	if (!argv) {
+		buf_str(err, "out of memory");
+		return NULL;
+	}
+	*at = 3 + k;
+	return argv;
+}
+
 /* collect reads fd (non-blocking) into out, keeping at most 64 KiB, until
  * EOF or until pid has exited and nothing more is there. Returns the
  * wait status. */
@@ -402,21 +425,11 @@ static void rtrun_close(struct rtrun *p)
  * waits on it for the go-ahead (--wait-fd) before it reads the bundle. */
 static int run_spawn(struct mon *m, struct rtrun *p, int go, struct buf *err)
 {
-	char waitfd[] = "3";
-	const char *args[] = {"run", "--bundle", m->dir, "--pid-file", p->pidfile, "--detach",
-			      go >= 0 ? "--wait-fd" : NULL, waitfd, NULL};
-	if ((size_t)snprintf(p->pidfile, sizeof p->pidfile, "%s/init.pid", m->dir) >= sizeof p->pidfile) {
-		buf_str(err, "container directory name too long");
+	const char *more[] = {"--detach", go >= 0 ? "--wait-fd" : NULL, "3", NULL};
+	size_t at;
+	char **argv = argv_bundle(m, "run", more, p->pidfile, sizeof p->pidfile, 1, &at, err);
+	if (!argv)
 		return -1;
-	}
-	char **argv = argv_runtime(m, args, 1);
-	if (!argv) {
-		buf_str(err, "out of memory");
-		return -1;
-	}
-	size_t at = 3;
-	while (argv[at])
-		at++;
 	argv[at] = (char *)m->id;
 	p->pid = -1;
 	for (int i = 0; i < 2; i++)
@@ -550,19 +563,11 @@ int runtime_create(struct mon *m, pid_t *pid, struct buf *err)
 		return run_finish(m, p, pid, err);
 	}
 	char dirpid[4096];
-	const char *args[] = {"create", "--bundle", m->dir, "--pid-file", dirpid, NULL};
-	if ((size_t)snprintf(dirpid, sizeof dirpid, "%s/init.pid", m->dir) >= sizeof dirpid) {
-		buf_str(err, "container directory name too long");
+	const char *more[] = {NULL};
+	size_t at;
+	char **argv = argv_bundle(m, "create", more, dirpid, sizeof dirpid, 3, &at, err);
+	if (!argv)
 		return -1;
-	}
-	char **argv = argv_runtime(m, args, 3);
-	if (!argv) {
-		buf_str(err, "out of memory");
-		return -1;
-	}
-	size_t at = 3;
-	while (argv[at])
-		at++;
 	int pty = create_tty(m, argv, at, err);
 	free(argv);
 	if (pty < 0)

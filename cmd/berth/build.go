@@ -1,3 +1,5 @@
+//go:build berthbuild
+
 package main
 
 import (

@@ -35,12 +35,13 @@ func runMain(m *testing.M) int {
 	// The run root (the runtime's state) of every berth this process
 	// runs, in dir rather than the host's /run/berth.
 	os.Setenv("BERTH_RUNROOT", filepath.Join(dir, "run"))
-	// berth finds berth-runtime and berth-monitor beside itself.
+	// berth finds berth-runtime, berth-monitor and berth-build beside
+	// itself.
 	binary = filepath.Join(dir, "berth")
 	if bin := os.Getenv("BERTH_TEST_BINDIR"); bin != "" {
 		// Prebuilt binaries: the cgroup v2 guest (scripts/vm/run-v2.sh -e)
 		// has neither Go nor a C compiler.
-		for _, name := range []string{"berth", "berth-monitor", "berth-init", "berth-runtime"} {
+		for _, name := range []string{"berth", "berth-build", "berth-monitor", "berth-init", "berth-runtime"} {
 			if err := copyBinary(filepath.Join(bin, name), filepath.Join(dir, name)); err != nil {
 				fmt.Fprintln(os.Stderr, err)
 				return 1
@@ -60,6 +61,7 @@ func runMain(m *testing.M) int {
 	}
 	for _, b := range [][]string{
 		{"-o", binary, "berth/cmd/berth"},
+		{"-tags", "berthbuild", "-o", filepath.Join(dir, "berth-build"), "berth/cmd/berth"},
 		{"-tags", "osusergo,netgo", "-ldflags", `-extldflags "-static"`, "-o", filepath.Join(dir, "berth-runtime"), "berth/cmd/berth-runtime"},
 	} {
 		build := exec.Command("go", append([]string{"build"}, b...)...)

@@ -97,7 +97,8 @@ func TestRunPrestartedMonitor(t *testing.T) {
 	if pids := monitorPids(e.root); len(pids) != 1 {
 		t.Errorf("monitors of this engine after the failed Create: %v, want the first container's only", pids)
 	}
-	// Its prestarted runtime saw the monitor end, and ended too.
+	// Its prestarted runtime, if the monitor got to start it before it was
+	// killed, saw the monitor end and ended too.
 	if rts := waitRuntimes(t, e.root+"/", 0); len(rts) != 0 {
 		t.Errorf("runtimes left by the failed Create: %v", rts)
 	}

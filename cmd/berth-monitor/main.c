@@ -173,7 +173,9 @@ int main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "--frame-test") == 0)
 		return frame_test(argc, argv);
 	struct mon m = {0};
-	m.dirfd = m.epfd = m.sigfd = m.lnfd = m.in_fd = m.remover = m.pre.go = -1;
+	m.dirfd = m.epfd = m.sigfd = m.lnfd = m.in_fd = m.remover = m.pre.go = m.pre.pid = -1;
+	for (int i = 0; i < 2; i++)
+		m.pre.in[i] = m.pre.o[i] = m.pre.e[i] = -1;
 	m.out[0] = m.out[1] = -1;
 	int r = parse(&m, argc, argv);
 	if (r)

@@ -24,10 +24,14 @@ pid_t spawn(char *const argv[], int in, int out, int err)
 	return spawn_fd3(argv, in, out, err, -1);
 }
 
-/* spawn_fd3 is spawn, with fd3 (when >= 0, and above 3) the child's
- * descriptor 3. */
+/* spawn_fd3 is spawn, with fd3 (when >= 0) the child's descriptor 3. It
+ * must be above 3: a dup2 onto itself would keep its close-on-exec. */
 pid_t spawn_fd3(char *const argv[], int in, int out, int err, int fd3)
 {
+	if (fd3 >= 0 && fd3 <= 3) {
+		errno = EINVAL;
+		return -1;
+	}
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	pid_t pid = -1;

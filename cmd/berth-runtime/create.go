@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strconv"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -29,34 +30,52 @@ func (c *createFlags) register(f *pflag.FlagSet) {
 	f.IntVar(&c.waitFD, "wait-fd", -1, "before reading the bundle, wait for the byte 'G' on this descriptor (berth's monitor starts the runtime while the bundle is written)")
 }
 
-func (c *createFlags) options(g *globals, id string) (container.CreateOptions, error) {
+func (c *createFlags) options(g *globals, id string) container.CreateOptions {
 	o := container.CreateOptions{
 		Root: g.root, ID: id, Bundle: c.bundle, PidFile: c.pidFile,
 		ConsoleSocket: c.consoleSocket, NoPivot: c.noPivot,
 		NoNewKeyring: c.noNewKeyring, PreserveFDs: c.preserveFDs,
 	}
 	if c.waitFD >= 0 {
-		f, err := goAheadFile(c.waitFD, c.preserveFDs)
-		if err != nil {
-			return o, err
-		}
-		o.GoAhead = f
+		// checkWaitFD took it before the runtime opened any file.
+		o.GoAhead = os.NewFile(uintptr(c.waitFD), "go-ahead")
 	}
-	return o, nil
+	return o
 }
 
-// goAheadFile takes descriptor fd for --wait-fd: one of the caller's
-// beyond the standard three and the preserved ones, kept from the
-// container's process.
-func goAheadFile(fd, preserved int) (*os.File, error) {
+// checkWaitFD takes the descriptor --wait-fd names, if any: it must be
+// the caller's, beyond the standard three and the preserved ones. It runs
+// before the runtime opens a file of its own (its --log), and cgprime
+// leaves a start whose --wait-fd is closed alone, so that a closed number
+// cannot be taken for one of the runtime's own files. The descriptor is
+// kept from the container (close-on-exec).
+func checkWaitFD(cmd *cobra.Command) error {
+	f := cmd.Flags().Lookup("wait-fd")
+	if f == nil || !f.Changed {
+		return nil
+	}
+	fd, err := strconv.Atoi(f.Value.String())
+	if err != nil {
+		return fmt.Errorf("--wait-fd %s: not a descriptor number", f.Value)
+	}
+	preserved := 0
+	if p := cmd.Flags().Lookup("preserve-fds"); p != nil {
+		preserved, _ = strconv.Atoi(p.Value.String())
+	}
+	return takeWaitFD(fd, preserved)
+}
+
+// takeWaitFD checks fd for --wait-fd with preserved --preserve-fds
+// descriptors and sets it close-on-exec.
+func takeWaitFD(fd, preserved int) error {
 	if fd < 3 || fd < 3+preserved {
-		return nil, fmt.Errorf("--wait-fd %d: must be 3 or more, and past the --preserve-fds descriptors", fd)
+		return fmt.Errorf("--wait-fd %d: must be 3 or more, and past the --preserve-fds descriptors", fd)
 	}
 	if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
-		return nil, fmt.Errorf("--wait-fd %d: %w", fd, err)
+		return fmt.Errorf("--wait-fd %d: %w", fd, err)
 	}
 	unix.CloseOnExec(fd)
-	return os.NewFile(uintptr(fd), "go-ahead"), nil
+	return nil
 }
 
 func newCreateCommand(g *globals) *cobra.Command {
@@ -66,11 +85,7 @@ func newCreateCommand(g *globals) *cobra.Command {
 		Short: "create a container; its process waits for start",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o, err := c.options(g, args[0])
-			if err != nil {
-				return err
-			}
-			_, err = container.Create(o)
+			_, err := container.Create(c.options(g, args[0]))
 			return err
 		},
 	}

@@ -79,6 +79,9 @@ func newRootCommand(g *globals) *cobra.Command {
 			if err := checkPreserveFDs(cmd); err != nil {
 				return err
 			}
+			if err := checkWaitFD(cmd); err != nil {
+				return err
+			}
 			return g.setupLog()
 		},
 	}

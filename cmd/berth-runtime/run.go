@@ -14,11 +14,7 @@ func newRunCommand(g *globals) *cobra.Command {
 		Short: "create and start a container; without --detach wait for it and exit with its status",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o, err := c.options(g, args[0])
-			if err != nil {
-				return err
-			}
-			code, err := container.Run(o, detach)
+			code, err := container.Run(c.options(g, args[0]), detach)
 			if err != nil {
 				return err
 			}

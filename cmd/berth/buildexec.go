@@ -21,7 +21,7 @@ import (
 // newBuildCommand is `berth build` (and `berth image build`): it runs
 // berth-build, which parses the flags.
 func newBuildCommand(g *globals) *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:                "build [OPTIONS] PATH | -",
 		Short:              "build an image from a Dockerfile",
 		DisableFlagParsing: true,
@@ -29,6 +29,13 @@ func newBuildCommand(g *globals) *cobra.Command {
 			return execBuilder()
 		},
 	}
+	// `berth help build` too shows berth-build's help, with the flags.
+	cmd.SetHelpFunc(func(c *cobra.Command, _ []string) {
+		if err := execBuilder(); err != nil {
+			fmt.Fprintln(c.ErrOrStderr(), "berth:", err)
+		}
+	})
+	return cmd
 }
 
 // newBuildCleanupCommand is the build watcher's hidden command, which

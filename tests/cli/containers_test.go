@@ -56,6 +56,11 @@ func TestRunDetachedLifecycle(t *testing.T) {
 	if got := e.must("exec", "web", "cat", "/proc/1/cmdline"); !strings.HasPrefix(got, "sh") {
 		t.Errorf("exec: %q", got)
 	}
+	// run -d's runtime got its go-ahead on a descriptor of its own; the
+	// container's process has its stdio only.
+	if got := strings.Join(strings.Fields(e.must("exec", "web", "ls", "/proc/1/fd")), " "); got != "0 1 2" {
+		t.Errorf("descriptors of the container's process: %q, want 0 1 2", got)
+	}
 	if _, _, code := e.run(nil, "exec", "web", "sh", "-c", "exit 7"); code != 7 {
 		t.Errorf("exec exit code %d, want 7", code)
 	}

@@ -83,9 +83,9 @@ func TestWaitFD(t *testing.T) {
 			t.Fatalf("status %v, want running", st["status"])
 		}
 		// The descriptor is the runtime's, not the container's.
-		out := e.mustRun("exec", id, "sh", "-c", "ls /proc/1/fd")
-		if strings.Fields(out)[len(strings.Fields(out))-1] != "2" {
-			t.Errorf("descriptors of the container's init: %q, want 0 1 2", out)
+		out := e.mustRun("exec", id, "ls", "/proc/1/fd")
+		if got := strings.Join(strings.Fields(out), " "); got != "0 1 2" {
+			t.Errorf("descriptors of the container's init: %q, want 0 1 2", got)
 		}
 		e.mustRun("delete", "--force", id)
 		errf.Close()

@@ -26,7 +26,8 @@ type imageRecord struct {
 }
 
 // rootfsRecord says which image a container's rootfs snapshot comes from,
-// so that the image is not removed under it.
+// so that the image is not removed under it. Only an older berth wrote
+// these (bucketRootfs); a rootfs snapshot now carries it as labels.
 type rootfsRecord struct {
 	Image   string    `json:"image"`
 	ImageID string    `json:"imageID"`

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -19,6 +21,13 @@ type Rootfs struct {
 	ImageID string
 	Created time.Time
 }
+
+// Labels of a rootfs snapshot. They are its record: the image it was
+// made from, by name and ID.
+const (
+	labelImage   = "berth.image"
+	labelImageID = "berth.image-id"
+)
 
 // PrepareRootfs unpacks the image if needed and makes the writable
 // snapshot key on top of it, recording that it uses the image (so rmi
@@ -38,25 +47,15 @@ func (s *Store) PrepareRootfs(ctx context.Context, key string, img Image) ([]sna
 	if err != nil {
 		return nil, err
 	}
-	rec := rootfsRecord{Image: img.Name.String(), ImageID: id.String(), Created: time.Now().UTC()}
-	// The record (images.db) before the snapshot (the snapshotter's
-	// metadata), one after the other: a process killed between the two
-	// leaves a record without a snapshot, which keeps rmi from removing
-	// the image and which the removal of key (or `system check --repair`)
-	// clears; written at once, it could leave a snapshot without a
-	// record, and rmi would remove the image under it.
-	err = s.meta.update(func(tx *bolt.Tx) error {
-		if tx.Bucket(bucketRootfs).Get([]byte(key)) != nil {
-			return fmt.Errorf("rootfs %s: %w", key, snapshot.ErrExists)
-		}
-		return putJSON(tx, bucketRootfs, key, rec)
-	})
+	// The record is the snapshot's labels, written with it in one
+	// transaction: there is never a snapshot rmi does not see, nor a
+	// record without its snapshot, and a container's create syncs one
+	// database, not two. (An older berth wrote a record to images.db
+	// first; Rootfses still reads those.)
+	mounts, err := s.snaps.Prepare(ctx, key, top.String(), snapshot.WithLabels(map[string]string{
+		labelImage: img.Name.String(), labelImageID: id.String(),
+	}))
 	if err != nil {
-		return nil, err
-	}
-	mounts, err := s.snaps.Prepare(ctx, key, top.String(), snapshot.WithLabels(map[string]string{"berth.image": rec.Image}))
-	if err != nil {
-		_ = s.meta.update(func(tx *bolt.Tx) error { return tx.Bucket(bucketRootfs).Delete([]byte(key)) })
 		return nil, fmt.Errorf("rootfs %s: %w", key, err)
 	}
 	return mounts, nil
@@ -67,22 +66,46 @@ func (s *Store) RootfsMounts(ctx context.Context, key string) ([]snapshot.Mount,
 	return s.snaps.Mounts(ctx, key)
 }
 
-// RemoveRootfs removes a rootfs snapshot (unmounted by the caller) and its
-// record.
+// RemoveRootfs removes a rootfs snapshot (unmounted by the caller) and an
+// older berth's record of it.
 func (s *Store) RemoveRootfs(ctx context.Context, key string) error {
-	// The snapshot first, then its record (see PrepareRootfs): the
-	// record keeps rmi from removing the image while the snapshot exists.
+	// The snapshot first, then the old record (which kept rmi from
+	// removing the image while the snapshot existed).
 	if err := s.snaps.Remove(ctx, key); err != nil && !errors.Is(err, snapshot.ErrNotFound) {
 		return fmt.Errorf("remove rootfs %s: %w", key, err)
+	}
+	var old bool
+	if err := s.meta.view(func(tx *bolt.Tx) error {
+		old = tx.Bucket(bucketRootfs).Get([]byte(key)) != nil
+		return nil
+	}); err != nil || !old {
+		return err
 	}
 	return s.meta.update(func(tx *bolt.Tx) error { return tx.Bucket(bucketRootfs).Delete([]byte(key)) })
 }
 
-// Rootfses lists the recorded rootfs snapshots.
+// Rootfses lists the rootfs snapshots, by key: the labelled snapshots,
+// and the records an older berth kept in images.db.
 func (s *Store) Rootfses(ctx context.Context) ([]Rootfs, error) {
 	var out []Rootfs
-	err := s.meta.view(func(tx *bolt.Tx) error {
+	seen := map[string]bool{}
+	err := s.snaps.Walk(ctx, func(i snapshot.Info) error {
+		id, ok := i.Labels[labelImageID]
+		if !ok || i.Kind != snapshot.KindActive {
+			return nil
+		}
+		seen[i.Key] = true
+		out = append(out, Rootfs{Key: i.Key, Image: i.Labels[labelImage], ImageID: id, Created: i.Created})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = s.meta.view(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketRootfs).ForEach(func(k, _ []byte) error {
+			if seen[string(k)] {
+				return nil
+			}
 			var rec rootfsRecord
 			if err := getJSON(tx, bucketRootfs, string(k), &rec); err != nil {
 				return err
@@ -91,5 +114,6 @@ func (s *Store) Rootfses(ctx context.Context) ([]Rootfs, error) {
 			return nil
 		})
 	})
+	slices.SortFunc(out, func(a, b Rootfs) int { return strings.Compare(a.Key, b.Key) })
 	return out, err
 }

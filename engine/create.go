@@ -45,6 +45,8 @@ type CreateOptions struct {
 // image, mounted in its directory) and its config.json. On failure nothing
 // is left.
 func (e *Engine) Create(ctx context.Context, o CreateOptions) (_ *Container, err error) {
+	// On a core of its own while this one waits for the disk.
+	go ocispec.Warm()
 	imgs, err := e.images.Resolve(ctx, o.Image)
 	if err != nil {
 		return nil, err

@@ -110,6 +110,8 @@ func create(o CreateOptions) (st *State, unlock func(), err error) {
 		}
 	}()
 	if o.GoAhead != nil {
+		// The decoder warms up while the engine makes the bundle.
+		go spec.Warm()
 		if err := waitGoAhead(o.GoAhead); err != nil {
 			return nil, nil, err
 		}

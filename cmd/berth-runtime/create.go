@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"berth/runtime/container"
+	"berth/runtime/startfds"
 )
 
 // createFlags are shared by create and run.
@@ -70,6 +71,11 @@ func checkWaitFD(cmd *cobra.Command) error {
 func takeWaitFD(fd, preserved int) error {
 	if fd < 3 || fd < 3+preserved {
 		return fmt.Errorf("--wait-fd %d: must be 3 or more, and past the --preserve-fds descriptors", fd)
+	}
+	// As the process started: the Go runtime may hold a descriptor of its
+	// own at a number the caller left closed.
+	if open, known := startfds.WaitFD(fd); known && !open {
+		return fmt.Errorf("--wait-fd %d: %w", fd, unix.EBADF)
 	}
 	if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
 		return fmt.Errorf("--wait-fd %d: %w", fd, err)

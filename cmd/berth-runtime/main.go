@@ -21,6 +21,7 @@ import (
 	// Starts the kernel's cgroup-move grace period as the process starts.
 	_ "berth/runtime/cgprime"
 	"berth/runtime/initproc"
+	"berth/runtime/startfds"
 )
 
 func init() {
@@ -120,6 +121,14 @@ func checkPreserveFDs(cmd *cobra.Command) error {
 	n, err := strconv.Atoi(f.Value.String())
 	if err != nil || n < 0 {
 		return fmt.Errorf("--preserve-fds %s: must be a count of descriptors (0 or more)", f.Value)
+	}
+	// As the process started: the Go runtime may hold a descriptor of its
+	// own at a number the caller left closed.
+	if fd, known := startfds.FirstClosedPreserved(n); known {
+		if fd > 0 {
+			return fmt.Errorf("--preserve-fds %d: descriptor %d is not open", n, fd)
+		}
+		return nil
 	}
 	for fd := 3; fd < 3+n; fd++ {
 		if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {

@@ -31,9 +31,9 @@ func newBuildCommand(g *globals) *cobra.Command {
 	}
 	// `berth help build` too shows berth-build's help, with the flags.
 	cmd.SetHelpFunc(func(c *cobra.Command, _ []string) {
-		if err := execBuilder(); err != nil {
-			fmt.Fprintln(c.ErrOrStderr(), "berth:", err)
-		}
+		err := execBuilder()
+		fmt.Fprintln(c.ErrOrStderr(), "berth:", err)
+		os.Exit(125)
 	})
 	return cmd
 }

@@ -18,24 +18,11 @@
 #include <string.h>
 #include <unistd.h>
 
-// wait_fd_open tells whether the descriptor of --wait-fd (flag a, its
-// value in a or next) is open.
-static int wait_fd_open(const char *a, const char *next)
-{
-	const char *v = a[9] == '=' ? a + 10 : next;
-	if (v == NULL || *v == '\0')
-		return 0;
-	char *end;
-	long fd = strtol(v, &end, 10);
-	return *end == '\0' && fd >= 0 && fd < 1 << 20 && fcntl((int)fd, F_GETFD) >= 0;
-}
-
 // berth_cgprime_creates reports whether argv names the create or run
 // command, skipping the global flags that take a value (as cobra reads
-// them). A command line with --preserve-fds, or whose --wait-fd names a
-// closed descriptor, is left alone: the runtime checks that those
-// descriptors are the caller's, and the file this thread holds open must
-// not be taken for one of them.
+// them). A command line with --preserve-fds is left alone: the runtime
+// checks that descriptors 3 and up are the caller's, and the file this
+// thread holds open must not be taken for one of them.
 int berth_cgprime_creates(int argc, char **argv)
 {
 	static const char *valued[] = {"--root", "--log", "--log-format", "--rootless", NULL};
@@ -43,8 +30,6 @@ int berth_cgprime_creates(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (strncmp(a, "--preserve-fds", 14) == 0 && (a[14] == '\0' || a[14] == '='))
-			return 0;
-		if (strncmp(a, "--wait-fd", 9) == 0 && (a[9] == '\0' || a[9] == '=') && !wait_fd_open(a, argv[i + 1]))
 			return 0;
 		if (cmd >= 0)
 			continue;

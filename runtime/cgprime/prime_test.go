@@ -21,12 +21,6 @@ func TestCreates(t *testing.T) {
 		"berth-runtime --version":                                      false,
 		"berth-runtime -- run":                                         false,
 		"berth-runtime":                                                false,
-		"berth-runtime run -d --wait-fd 2 c1":                          true, // open (the runtime refuses 2 itself)
-		"berth-runtime run -d --wait-fd=1 c1":                          true,
-		"berth-runtime run -d --wait-fd 999 c1":                        false, // closed
-		"berth-runtime run -d --wait-fd=999 c1":                        false,
-		"berth-runtime run -d --wait-fd x c1":                          false,
-		"berth-runtime run -d c1 --wait-fd":                            false,
 	} {
 		if got := creates(strings.Fields(line)); got != want {
 			t.Errorf("%q: primes %v, want %v", line, got, want)

@@ -499,7 +499,7 @@ static int run_finish(struct mon *m, struct rtrun *p, pid_t *pid, struct buf *er
 /* runtime_prestart starts the runtime's `run --detach` ahead of the
  * engine's go-ahead (m->prestart), when the runtime takes --wait-fd: its
  * process starts while the engine still makes the rootfs and the bundle.
- * runtime_go lets it go on; runtime_call_off calls it off. On failure
+ * runtime_create gives it the go-ahead; runtime_call_off calls it off. On failure
  * the runtime is started later, as without prestart. */
 void runtime_prestart(struct mon *m)
 {

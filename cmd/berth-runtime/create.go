@@ -46,10 +46,10 @@ func (c *createFlags) options(g *globals, id string) container.CreateOptions {
 
 // checkWaitFD takes the descriptor --wait-fd names, if any: it must be
 // the caller's, beyond the standard three and the preserved ones. It runs
-// before the runtime opens a file of its own (its --log), and cgprime
-// leaves a start whose --wait-fd is closed alone, so that a closed number
-// cannot be taken for one of the runtime's own files. The descriptor is
-// kept from the container (close-on-exec).
+// before the runtime opens a file of its own (its --log), and judges the
+// descriptor as the process started (runtime/startfds), so that a closed
+// number the Go runtime or cgprime has taken since is not mistaken for the
+// caller's. The descriptor is kept from the container (close-on-exec).
 func checkWaitFD(cmd *cobra.Command) error {
 	f := cmd.Flags().Lookup("wait-fd")
 	if f == nil || !f.Changed {

@@ -25,9 +25,9 @@ static long num(const char *v)
 	return *end == '\0' && n >= 0 && n < 1 << 20 ? n : -1;
 }
 
-// value returns flag's value in argv[*i] ("--flag=V" or "--flag V"), or
-// NULL when argv[*i] is not flag.
-static const char *value(char **argv, int *i, const char *flag)
+// value returns flag's value in argv[*i] ("--flag=V" or "--flag V"; ""
+// when it is the last argument), or NULL when argv[*i] is not flag.
+static const char *value(int argc, char **argv, int *i, const char *flag)
 {
 	size_t n = strlen(flag);
 	const char *a = argv[*i];
@@ -37,6 +37,8 @@ static const char *value(char **argv, int *i, const char *flag)
 		return a + n + 1;
 	if (a[n] != '\0')
 		return NULL;
+	if (*i + 1 >= argc)
+		return "";
 	return argv[++*i];
 }
 
@@ -45,12 +47,10 @@ static void startfds(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
 		const char *v;
-		if ((v = value(argv, &i, "--wait-fd")) != NULL)
+		if ((v = value(argc, argv, &i, "--wait-fd")) != NULL)
 			wait_fd = num(v);
-		else if ((v = value(argv, &i, "--preserve-fds")) != NULL)
+		else if ((v = value(argc, argv, &i, "--preserve-fds")) != NULL)
 			preserve_n = num(v);
-		if (i >= argc)
-			break;
 	}
 	if (wait_fd >= 0)
 		wait_open = fcntl((int)wait_fd, F_GETFD) >= 0;

@@ -43,6 +43,8 @@ func TestStartFDs(t *testing.T) {
 		{"hex", []string{"--wait-fd=0x3", "--preserve-fds", "0x2"}, 2, false, "wait true true preserved 0 true"},
 		{"other spellings", []string{"--wait-fd", "0o3", "--preserve-fds", "1_0"}, 2, false, "wait false false preserved -1 false"},
 		{"not given", nil, 2, false, "wait false false preserved -1 false"},
+		{"no value", []string{"--preserve-fds", "2", "--wait-fd"}, 2, false, "wait false false preserved 0 true"},
+		{"no value either", []string{"--wait-fd", "3", "--preserve-fds"}, 2, false, "wait true true preserved -1 false"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cmd := exec.Command(os.Args[0], append([]string{"-test.run=^TestHelperProcess$", "--"}, tc.args...)...)

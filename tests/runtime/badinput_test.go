@@ -339,6 +339,8 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"--log", filepath.Join(t.TempDir(), "log"), "create", "--preserve-fds", "1", "--bundle", dir, id}, "descriptor 3 is not open"},
 		{[]string{"run", "--detach", "--wait-fd", "2", "--bundle", dir, id}, "--wait-fd 2"},
 		{[]string{"run", "--detach", "--wait-fd", "3", "--bundle", dir, id}, "--wait-fd 3: bad file descriptor"},
+		{[]string{"run", "--detach", "--bundle", dir, id, "--wait-fd"}, "--wait-fd"},
+		{[]string{"create", "--bundle", dir, id, "--preserve-fds"}, "--preserve-fds"},
 	} {
 		e.expectFail(id, dir, tc.args, tc.want)
 	}

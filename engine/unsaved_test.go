@@ -141,22 +141,8 @@ func TestRunPrestartedMonitor(t *testing.T) {
 // processes have a command line that names dir, and returns them.
 func waitRuntimes(t *testing.T, dir string, want int) []string {
 	t.Helper()
-	var pids []string
 	for end := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		pids = pids[:0]
-		procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-		for _, p := range procs {
-			b, err := os.ReadFile(p)
-			args := strings.Split(string(b), "\x00")
-			if err != nil || filepath.Base(args[0]) != "berth-runtime" || !strings.Contains(string(b), dir) {
-				continue
-			}
-			if st, err := os.ReadFile(filepath.Join(filepath.Dir(p), "stat")); err == nil && strings.Contains(string(st), ") Z ") {
-				continue // exited, not yet reaped
-			}
-			pids = append(pids, filepath.Base(filepath.Dir(p)))
-		}
-		if len(pids) == want || time.Now().After(end) {
+		if pids := pidsOf("berth-runtime", dir); len(pids) == want || time.Now().After(end) {
 			return pids
 		}
 	}
@@ -164,16 +150,21 @@ func waitRuntimes(t *testing.T, dir string, want int) []string {
 
 // monitorPids lists the berth-monitor processes whose command line names
 // root: the monitors of the engine there.
-func monitorPids(root string) []string {
+func monitorPids(root string) []string { return pidsOf("berth-monitor", root+"/") }
+
+// pidsOf lists the processes named comm whose command line contains arg.
+// One that has exited has an empty command line: it is not listed, reaped
+// or not.
+func pidsOf(comm, arg string) []string {
 	var out []string
 	procs, _ := filepath.Glob("/proc/[0-9]*/comm")
 	for _, p := range procs {
 		dir := filepath.Dir(p)
 		b, err := os.ReadFile(p)
-		if err != nil || strings.TrimSpace(string(b)) != "berth-monitor" {
+		if err != nil || strings.TrimSpace(string(b)) != comm {
 			continue
 		}
-		if cmd, err := os.ReadFile(filepath.Join(dir, "cmdline")); err == nil && strings.Contains(string(cmd), root+"/") {
+		if cmd, err := os.ReadFile(filepath.Join(dir, "cmdline")); err == nil && strings.Contains(string(cmd), arg) {
 			out = append(out, filepath.Base(dir))
 		}
 	}

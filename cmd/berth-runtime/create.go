@@ -74,11 +74,13 @@ func takeWaitFD(fd, preserved int) error {
 	}
 	// As the process started: the Go runtime may hold a descriptor of its
 	// own at a number the caller left closed.
-	if open, known := startfds.WaitFD(fd); known && !open {
-		return fmt.Errorf("--wait-fd %d: %w", fd, unix.EBADF)
+	open, known := startfds.WaitFD(fd)
+	if !known {
+		_, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
+		open = err == nil
 	}
-	if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
-		return fmt.Errorf("--wait-fd %d: %w", fd, err)
+	if !open {
+		return fmt.Errorf("--wait-fd %d: %w", fd, unix.EBADF)
 	}
 	unix.CloseOnExec(fd)
 	return nil

@@ -461,10 +461,23 @@ static int run_spawn(struct mon *m, struct rtrun *p, int go, struct buf *err)
 }
 
 /* run_finish waits for the runtime run_spawn started and, when it
- * succeeded, takes the container's stdio and pid from p. */
+ * succeeded, takes the container's stdio and pid from p. A prestarted
+ * runtime (p->go open) says 'R' there once the container runs: it has
+ * succeeded then, and its exit is not waited for (the loop reaps it). */
 static int run_finish(struct mon *m, struct rtrun *p, pid_t *pid, struct buf *err)
 {
-	int st = run_wait(p->pid);
+	bool running = false;
+	if (p->go >= 0) {
+		char c = 0;
+		ssize_t k;
+		do
+			k = read(p->go, &c, 1);
+		while (k < 0 && errno == EINTR);
+		close(p->go);
+		p->go = -1;
+		running = k == 1 && c == 'R';
+	}
+	int st = running ? 0 : run_wait(p->pid);
 	p->pid = -1;
 	fcntl(p->o[0], F_SETFL, O_NONBLOCK);
 	fcntl(p->e[0], F_SETFL, O_NONBLOCK);
@@ -505,8 +518,9 @@ void runtime_prestart(struct mon *m)
 {
 	struct rtrun *p = &m->pre;
 	p->go = -1;
+	/* A socket: the go-ahead goes one way, the runtime's 'R' the other. */
 	int g[2];
-	if (pipe2(g, O_CLOEXEC) < 0)
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, g) < 0)
 		return;
 	/* Above 3, so that the child's dup2 to 3 clears close-on-exec. */
 	int r = fcntl(g[0], F_DUPFD_CLOEXEC, 10);
@@ -556,11 +570,10 @@ int runtime_create(struct mon *m, pid_t *pid, struct buf *err)
 		if (p->go >= 0) {
 			ssize_t w;
 			do
-				w = write(p->go, "G", 1);
+				w = send(p->go, "G", 1, MSG_NOSIGNAL);
 			while (w < 0 && errno == EINTR);
-			/* A runtime that did not take it fails, and says why. */
-			close(p->go);
-			p->go = -1;
+			/* A runtime that did not take it fails, and says why;
+			 * run_finish reads its 'R' on p->go. */
 		} else if (run_spawn(m, p, -1, err) < 0) {
 			return -1;
 		}

@@ -43,7 +43,8 @@ type CreateOptions struct {
 	// lets the create go on; anything else (end of file: the caller gave
 	// up) ends it with ErrNoGoAhead, before anything is made. It lets a
 	// caller start the runtime while it still writes the bundle (berth's
-	// monitor does). Create closes it.
+	// monitor does). If it is a socket, Run writes 'R' on it once the
+	// container runs (tellRunning). Create and Run close it.
 	GoAhead *os.File
 	// beforeStart, if set, is called just before the container's first
 	// process is started.
@@ -72,6 +73,9 @@ var cloneFlags = map[specs.LinuxNamespaceType]struct {
 // Create sets up a container whose init waits for Start. On any error
 // nothing is left behind: no state directory, process or cgroup.
 func Create(o CreateOptions) (*State, error) {
+	if o.GoAhead != nil {
+		defer o.GoAhead.Close()
+	}
 	st, unlock, err := create(o)
 	if err != nil {
 		return nil, err

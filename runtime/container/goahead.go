@@ -5,15 +5,16 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"golang.org/x/sys/unix"
 )
 
 // ErrNoGoAhead says a create started ahead of its bundle was called off
 // (CreateOptions.GoAhead).
 var ErrNoGoAhead = errors.New("no go-ahead: the caller gave up before the bundle was ready")
 
-// waitGoAhead reads the go-ahead byte from f and closes f.
+// waitGoAhead reads the go-ahead byte from f.
 func waitGoAhead(f *os.File) error {
-	defer f.Close()
 	var b [1]byte
 	n, err := f.Read(b[:])
 	switch {
@@ -25,4 +26,15 @@ func waitGoAhead(f *os.File) error {
 		return fmt.Errorf("wait for the go-ahead: %w", err)
 	}
 	return ErrNoGoAhead
+}
+
+// tellRunning writes 'R' on the go-ahead descriptor f, if it is a
+// socket, once the container runs: its caller then need not wait for
+// the runtime's exit, a millisecond or more of the start (the process's
+// threads and address space torn down). On a pipe it does nothing.
+func tellRunning(f *os.File) {
+	if _, err := unix.GetsockoptInt(int(f.Fd()), unix.SOL_SOCKET, unix.SO_TYPE); err != nil {
+		return
+	}
+	_, _ = f.Write([]byte{'R'})
 }

@@ -2,8 +2,11 @@ package container
 
 import (
 	"errors"
+	"io"
 	"os"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestWaitGoAhead: 'G' lets create go on; end of file or another byte
@@ -27,8 +30,36 @@ func TestWaitGoAhead(t *testing.T) {
 		if err := waitGoAhead(r); !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
 			t.Errorf("send %q: %v, want %v", tc.send, err, tc.want)
 		}
-		if err := r.Close(); err == nil {
-			t.Errorf("send %q: the descriptor was left open", tc.send)
+		// Create or Run closes it (Run may answer on it first).
+		if err := r.Close(); err != nil {
+			t.Errorf("send %q: the descriptor was closed: %v", tc.send, err)
 		}
+	}
+}
+
+// TestTellRunning: 'R' goes out on a socket; on a pipe nothing is
+// written (nor refused).
+func TestTellRunning(t *testing.T) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := os.NewFile(uintptr(fds[0]), "a"), os.NewFile(uintptr(fds[1]), "b")
+	defer a.Close()
+	tellRunning(b)
+	b.Close()
+	if got, err := io.ReadAll(a); string(got) != "R" || err != nil {
+		t.Errorf("socket: read %q, %v; want R", got, err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	tellRunning(r) // the go-ahead's read end, as a monitor of old passes
+	tellRunning(w)
+	w.Close()
+	if got, err := io.ReadAll(r); len(got) != 0 || err != nil {
+		t.Errorf("pipe: read %q, %v; want nothing", got, err)
 	}
 }

@@ -5,6 +5,9 @@ package container
 // terminal, when process.terminal is set without a console socket), deletes
 // the container, and returns the exit code.
 func Run(o CreateOptions, detach bool) (int, error) {
+	if o.GoAhead != nil {
+		defer o.GoAhead.Close()
+	}
 	o.proxyTerminal = !detach
 	var relay *signalRelay
 	if !detach {
@@ -28,6 +31,9 @@ func Run(o CreateOptions, detach bool) (int, error) {
 	if err != nil {
 		_ = Delete(o.Root, o.ID, true)
 		return -1, err
+	}
+	if o.GoAhead != nil {
+		tellRunning(o.GoAhead)
 	}
 	if detach {
 		return 0, nil

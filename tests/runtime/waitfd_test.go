@@ -1,16 +1,20 @@
 package runtime_test
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestWaitFD: run --detach --wait-fd N starts before its bundle exists,
 // reads the bundle only once 'G' comes on descriptor N, and, called off
-// (end of file) or given anything else, makes nothing.
+// (end of file) or given anything else, makes nothing. On a socket it
+// answers 'R' once the container runs.
 func TestWaitFD(t *testing.T) {
 	e := newEnv(t)
 	for _, tc := range []struct {
@@ -89,5 +93,48 @@ func TestWaitFD(t *testing.T) {
 		}
 		e.mustRun("delete", "--force", id)
 		errf.Close()
+	})
+
+	// On a socket the runtime answers 'R' once the container runs, so
+	// that its caller need not wait for the runtime's exit.
+	t.Run("running reply", func(t *testing.T) {
+		b := newBundle(t, "sleep", "30")
+		b.save(t)
+		id := e.id()
+		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ours, theirs := os.NewFile(uintptr(fds[0]), "go-ahead"), os.NewFile(uintptr(fds[1]), "go-ahead (runtime)")
+		defer ours.Close()
+		cmd := e.command("run", "--detach", "--wait-fd", "3", "--bundle", b.Dir, id)
+		errf := tempFile(t)
+		defer errf.Close()
+		cmd.Stderr = errf
+		cmd.ExtraFiles = []*os.File{theirs}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		theirs.Close()
+		if _, err := ours.WriteString("G"); err != nil {
+			t.Fatal(err)
+		}
+		var reply [2]byte
+		n, err := io.ReadFull(ours, reply[:1])
+		if n != 1 || reply[0] != 'R' {
+			t.Fatalf("reply %q, %v; want R: %s", reply[:n], err, readBack(t, errf))
+		}
+		// Running already, the runtime exiting or not; state's lock is free.
+		if st := e.state(id); st["status"] != "running" {
+			t.Errorf("status after R: %v, want running", st["status"])
+		}
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("run: %v: %s", err, readBack(t, errf))
+		}
+		// Nothing more, and the runtime's end is closed.
+		if n, err := ours.Read(reply[:]); n != 0 || err != io.EOF {
+			t.Errorf("after R: read %d bytes, %v; want end of file", n, err)
+		}
+		e.mustRun("delete", "--force", id)
 	})
 }

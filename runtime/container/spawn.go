@@ -186,12 +186,17 @@ func (sp *spawn) start() (*started, error) {
 	if err := enc.Encode(&sp.cfg); err != nil {
 		return fail(st.initReason(fmt.Errorf("send init config: %w", err)))
 	}
-	// Init starts its Go runtime and sets up the rootfs meanwhile, and
-	// waits for this message before it needs the cgroup (cgroup namespace,
-	// cgroup2 mount, execve).
+	// Init starts its Go runtime and sets up the rootfs meanwhile. It
+	// waits for "made" before it binds the cgroup's directories, and for
+	// "ready" (it is in the cgroup) before the cgroup namespace, a fresh
+	// cgroup2 mount, hooks or execve.
 	if err := waitEarly(); err != nil {
 		_ = enc.Encode(initproc.Message{Type: initproc.MsgError, Error: err.Error()})
 		return fail(err)
+	}
+	// Init may bind the cgroup's directories while it is moved in.
+	if err := enc.Encode(initproc.Message{Type: initproc.MsgCgroupMade}); err != nil {
+		return fail(st.initReason(fmt.Errorf("send cgroup made: %w", err)))
 	}
 	if sp.cgroup != nil {
 		if err := sp.cgroup.Add(pid); err != nil {

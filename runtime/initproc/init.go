@@ -81,7 +81,8 @@ func create(sock *os.File, cfg *Config, cg *cgroupWait) error {
 	rc := rootfs.Config{
 		Spec: s, Rootfs: cfg.Rootfs, Bundle: cfg.Bundle, NoPivot: cfg.NoPivot,
 		UserNS: cfg.UserNS, CgroupNS: cfg.CgroupNS, CgroupPaths: cfg.CgroupPaths,
-		LSM: cfg.LSM, WaitCgroup: cg.wait, SharedMountNS: !hasNamespace(s, specs.MountNamespace),
+		LSM: cfg.LSM, WaitCgroup: cg.wait, WaitCgroupMade: cg.waitMade,
+		SharedMountNS: !hasNamespace(s, specs.MountNamespace),
 	}
 	if needHooksBeforePivot(s.Hooks) {
 		rc.BeforePivot = func() error { return beforePivot(sock, cfg, cg) }
@@ -295,32 +296,53 @@ func openTerminal(root *os.File, cfg *Config) (*os.File, error) {
 	return slave, nil
 }
 
-// cgroupWait waits, once, for the runtime to have placed this process in
-// the container's cgroup, then creates the cgroup namespace if asked (it is
-// rooted at the cgroup its creator is in). The namespace belongs to the
-// calling thread, which is the one that executes the process.
+// cgroupWait waits, once, for the runtime to have made the container's
+// cgroup (waitMade), and, once, for it to have placed this process in it
+// (wait), then creates the cgroup namespace if asked (it is rooted at the
+// cgroup its creator is in). The namespace belongs to the calling thread,
+// which is the one that executes the process.
 type cgroupWait struct {
 	dec     *json.Decoder
 	unshare bool
+	made    bool
 	done    bool
+}
+
+func (c *cgroupWait) waitMade() error {
+	if c.made {
+		return nil
+	}
+	c.made = true
+	return c.expect(MsgCgroupMade)
 }
 
 func (c *cgroupWait) wait() error {
 	if c.done {
 		return nil
 	}
-	c.done = true
-	var m Message
-	if err := c.dec.Decode(&m); err != nil {
-		return fmt.Errorf("wait for cgroup: %w", err)
+	if err := c.waitMade(); err != nil {
+		return err
 	}
-	if m.Type != MsgCgroupReady {
-		return fmt.Errorf("runtime failed to set up the cgroup: %s", m.Error)
+	c.done = true
+	if err := c.expect(MsgCgroupReady); err != nil {
+		return err
 	}
 	if c.unshare {
 		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
 			return fmt.Errorf("create cgroup namespace: %w", err)
 		}
+	}
+	return nil
+}
+
+// expect reads the runtime's next message, which must be of type t.
+func (c *cgroupWait) expect(t string) error {
+	var m Message
+	if err := c.dec.Decode(&m); err != nil {
+		return fmt.Errorf("wait for cgroup: %w", err)
+	}
+	if m.Type != t {
+		return fmt.Errorf("runtime failed to set up the cgroup: %s", m.Error)
 	}
 	return nil
 }

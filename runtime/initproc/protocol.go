@@ -68,6 +68,9 @@ const (
 	MsgReady = "ready"
 	// MsgError: the sender failed; Error says why.
 	MsgError = "error"
+	// MsgCgroupMade: the runtime has made the container's cgroup (its
+	// directories exist); MsgCgroupReady follows.
+	MsgCgroupMade = "cgroup-made"
 	// MsgCgroupReady: the runtime has put init in the container's cgroup.
 	MsgCgroupReady = "cgroup-ready"
 	// MsgRunHooks: init has made the container's namespaces and mounts and

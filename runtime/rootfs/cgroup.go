@@ -17,17 +17,24 @@ import (
 // directories bound from the host, under a tmpfs on v1 as runc lays it out.
 func (s *setup) mountCgroup(dest string, o spec.MountOptions) error {
 	// The runtime makes the container's cgroup while init starts: its
-	// directories exist, and init is in it, once WaitCgroup returns. A
-	// fresh cgroup2 mount shows the cgroup namespace's root, which is
-	// init's cgroup then.
-	if s.cfg.WaitCgroup != nil {
-		if err := s.cfg.WaitCgroup(); err != nil {
+	// directories exist once WaitCgroupMade returns, and init is in it
+	// once WaitCgroup does. A fresh cgroup2 mount shows the cgroup
+	// namespace's root, which is init's cgroup then; bound directories
+	// only need to exist.
+	paths := s.cfg.CgroupPaths
+	_, v2 := paths[""]
+	fresh := (v2 && s.cfg.CgroupNS) || len(paths) == 0
+	wait := s.cfg.WaitCgroup
+	if !fresh && s.cfg.WaitCgroupMade != nil {
+		wait = s.cfg.WaitCgroupMade
+	}
+	if wait != nil {
+		if err := wait(); err != nil {
 			return err
 		}
 	}
-	paths := s.cfg.CgroupPaths
 	if p, ok := paths[""]; ok || len(paths) == 0 {
-		if s.cfg.CgroupNS || len(paths) == 0 {
+		if fresh {
 			m := specs.Mount{Source: "cgroup", Type: "cgroup2", Destination: dest}
 			return s.mountFS(m, dest, o)
 		}

@@ -45,6 +45,11 @@ type Config struct {
 	// rest of the setup overlaps with the runtime making the cgroup and
 	// placing init in it.
 	WaitCgroup func() error
+	// WaitCgroupMade, if set, is called instead where the container's
+	// cgroup directories must exist but init need not be in the cgroup
+	// yet (a cgroup mount that binds them): the runtime places init
+	// meanwhile.
+	WaitCgroupMade func() error
 	// Console, when set, opens the container's terminal given the rootfs
 	// handle and returns the pty to bind on /dev/console.
 	Console func(root *os.File) (*os.File, error)

@@ -124,7 +124,7 @@ func create(o CreateOptions) (st *State, unlock func(), err error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("bundle %s: %w", o.Bundle, err)
 	}
-	cfg, err := spec.Load(bundle)
+	cfg, cfgRaw, err := spec.LoadRaw(bundle)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -312,10 +312,14 @@ func create(o CreateOptions) (st *State, unlock func(), err error) {
 		// cgroup comes after the record that lets delete find it.
 		makeCgroup: func() error {
 			// The config is most of the record, and the same in its
-			// second write.
-			b, err := json.Marshal(cfg)
-			if err != nil {
-				return fmt.Errorf("encode state: %w", err)
+			// second write: config.json's own text when it can be.
+			b := []byte(cfgRaw)
+			if b == nil {
+				enc, err := json.Marshal(cfg)
+				if err != nil {
+					return fmt.Errorf("encode state: %w", err)
+				}
+				b = enc
 			}
 			cfgJSON = b
 			if err := st.saveWith(b); err != nil {

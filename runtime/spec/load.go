@@ -23,31 +23,41 @@ const maxConfigSize = 16 << 20
 // Load reads, parses and validates bundle/config.json. The rootfs path is
 // made absolute (relative to the bundle) and checked to be a directory.
 func Load(bundle string) (*specs.Spec, error) {
+	s, _, err := LoadRaw(bundle)
+	return s, err
+}
+
+// LoadRaw is Load, and also returns config.json's text if it decodes to
+// the spec returned (its root.path was absolute), nil otherwise: a caller
+// that stores the config as JSON need not encode it again.
+func LoadRaw(bundle string) (*specs.Spec, json.RawMessage, error) {
 	path := filepath.Join(bundle, ConfigName)
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	defer f.Close()
 	data, err := readLimited(f)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		return nil, nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	s, err := Parse(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
+	raw := json.RawMessage(data)
 	if !filepath.IsAbs(s.Root.Path) {
 		s.Root.Path = filepath.Join(bundle, s.Root.Path)
+		raw = nil
 	}
 	fi, err := os.Stat(s.Root.Path)
 	if err != nil {
-		return nil, fmt.Errorf("%s: root.path: %w", path, err)
+		return nil, nil, fmt.Errorf("%s: root.path: %w", path, err)
 	}
 	if !fi.IsDir() {
-		return nil, fmt.Errorf("%s: root.path: %s is not a directory", path, s.Root.Path)
+		return nil, nil, fmt.Errorf("%s: root.path: %s is not a directory", path, s.Root.Path)
 	}
-	return s, nil
+	return s, raw, nil
 }
 
 func readLimited(f *os.File) ([]byte, error) {

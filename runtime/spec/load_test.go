@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // writeBundle makes a bundle in a temp dir with config (raw bytes) and an
@@ -55,6 +58,28 @@ func TestLoadAbsoluteRoot(t *testing.T) {
 	}
 	if got.Root.Path != other {
 		t.Fatalf("root.path %q, want %q", got.Root.Path, other)
+	}
+}
+
+// TestLoadRaw: config.json's text comes back when it decodes to the spec
+// (an absolute root.path), and not when Load made root.path absolute.
+func TestLoadRaw(t *testing.T) {
+	s := mustDefault(t)
+	s.Root.Path = t.TempDir()
+	b, _ := json.Marshal(s)
+	got, raw, err := LoadRaw(writeBundle(t, b))
+	if err != nil {
+		t.Fatalf("LoadRaw: %v", err)
+	}
+	if string(raw) != string(b) {
+		t.Errorf("absolute root.path: raw is not config.json's text")
+	}
+	var again specs.Spec
+	if err := json.Unmarshal(raw, &again); err != nil || !reflect.DeepEqual(&again, got) {
+		t.Errorf("raw decodes to another spec (%v)", err)
+	}
+	if _, raw, err := LoadRaw(writeBundle(t, defaultJSON(t))); err != nil || raw != nil {
+		t.Errorf("relative root.path: raw %d bytes, %v; want none", len(raw), err)
 	}
 }
 

@@ -12,7 +12,7 @@
 #   PROFILE_RUNS=10       runs of the traced `berth run --rm` profile
 #   SPLIT_RUNS=20         iterations of berth create / start -a / rm
 #   RESULTS=dir           where results go (default bench/results/<date>-engine)
-#   BERTH_BIN=dir         where berth, berth-runtime, berth-monitor, berth-init are
+#   BERTH_BIN=dir         where berth, berth-runtime, berth-runtime-init, berth-monitor, berth-init are
 #   PODMAN DOCKER DOCKERD the peers' binaries (Debian's podman and docker.io)
 
 # Run options (run_opts) and container ids are split into words on purpose.
@@ -48,7 +48,7 @@ PODMAN=${PODMAN:-$(command -v podman || true)}
 DOCKER=${DOCKER:-/usr/bin/docker}
 DOCKERD=${DOCKERD:-$(command -v dockerd || true)}
 
-for b in berth berth-runtime berth-monitor berth-init; do
+for b in berth berth-runtime berth-runtime-init berth-monitor berth-init; do
 	[ -x "$BERTH_BIN/$b" ] || die "$BERTH_BIN/$b not found: run make build"
 done
 if [ -z "$PODMAN" ] || [ ! -x "$PODMAN" ]; then
@@ -106,7 +106,7 @@ done
 # The binaries are copied so that a rebuild of bin/ during the run does
 # not change them; berth finds the others beside itself.
 mkdir -p "$work/bin"
-cp "$BERTH_BIN"/berth "$BERTH_BIN"/berth-runtime "$BERTH_BIN"/berth-monitor "$BERTH_BIN"/berth-init "$work/bin/"
+cp "$BERTH_BIN"/berth "$BERTH_BIN"/berth-runtime "$BERTH_BIN"/berth-runtime-init "$BERTH_BIN"/berth-monitor "$BERTH_BIN"/berth-init "$work/bin/"
 
 names=(berth podman docker)
 berth_cmd=("$work/bin/berth" --root "$work/berth" --runroot "$work/run/berth")

@@ -19,7 +19,7 @@
 #   RUNS=30 WARMUP=3      hyperfine runs per start-time case (RUNS >= 30)
 #   ENGINES="berth podman docker"
 #   RESULTS=dir           where results go (default bench/results/<date>-network)
-#   BERTH_BIN=dir         where berth, berth-runtime, berth-monitor, berth-init are
+#   BERTH_BIN=dir         where berth, berth-runtime, berth-runtime-init, berth-monitor, berth-init are
 #   PODMAN DOCKER DOCKERD the peers' binaries
 
 # Run options are split into words on purpose.
@@ -51,7 +51,7 @@ PODMAN=${PODMAN:-$(command -v podman || true)}
 DOCKER=${DOCKER:-/usr/bin/docker}
 DOCKERD=${DOCKERD:-$(command -v dockerd || true)}
 
-for b in berth berth-runtime berth-monitor berth-init; do
+for b in berth berth-runtime berth-runtime-init berth-monitor berth-init; do
 	[ -x "$BERTH_BIN/$b" ] || die "$BERTH_BIN/$b not found: run make build"
 done
 for c in iperf3 sockperf hyperfine jq; do
@@ -100,7 +100,7 @@ for d in /etc/docker /var/lib/containers; do
 done
 
 mkdir -p "$work/bin"
-cp "$BERTH_BIN"/berth "$BERTH_BIN"/berth-runtime "$BERTH_BIN"/berth-monitor "$BERTH_BIN"/berth-init "$work/bin/"
+cp "$BERTH_BIN"/berth "$BERTH_BIN"/berth-runtime "$BERTH_BIN"/berth-runtime-init "$BERTH_BIN"/berth-monitor "$BERTH_BIN"/berth-init "$work/bin/"
 berth_cmd=("$work/bin/berth" --root "$work/berth")
 podman_cmd=("$PODMAN" --root "$work/podman/root" --runroot "$work/podman/run"
 	--tmpdir "$work/podman/tmp" --volumepath "$work/podman/vol"

@@ -20,13 +20,13 @@ type child struct {
 }
 
 // forkExec starts path with args and env in dir; files become its
-// descriptors 0, 1, 2 and up.
-func forkExec(path string, args, env []string, dir string, files []*os.File) (*child, error) {
+// descriptors 0, 1, 2 and up. sys, if set, is how (clone flags).
+func forkExec(path string, args, env []string, dir string, files []*os.File, sys *syscall.SysProcAttr) (*child, error) {
 	fds := make([]uintptr, len(files))
 	for i, f := range files {
 		fds[i] = f.Fd()
 	}
-	pid, err := syscall.ForkExec(path, args, &syscall.ProcAttr{Dir: dir, Env: env, Files: fds})
+	pid, err := syscall.ForkExec(path, args, &syscall.ProcAttr{Dir: dir, Env: env, Files: fds, Sys: sys})
 	// The descriptors must stay open until the child has them.
 	runtime.KeepAlive(files)
 	if err != nil {

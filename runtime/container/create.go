@@ -102,14 +102,18 @@ func create(o CreateOptions) (st *State, unlock func(), err error) {
 	}()
 	exec := make(chan openedExe, 1)
 	go func() {
-		f, err := selfexe.Open()
-		exec <- openedExe{f, err}
+		f, initBin, err := selfexe.OpenWith(InitBinary)
+		exec <- openedExe{f, initBin, err}
 	}()
 	exeTaken := false
 	defer func() {
 		if !exeTaken {
-			if r := <-exec; r.f != nil {
+			r := <-exec
+			if r.f != nil {
 				r.f.Close()
+			}
+			if r.init != nil {
+				r.init.Close()
 			}
 		}
 	}()
@@ -331,10 +335,10 @@ func create(o CreateOptions) (st *State, unlock func(), err error) {
 			return cg.Set(cfg.Linux.Resources)
 		},
 		filter: waitFilter,
-		exe: func() (*os.File, error) {
+		exe: func() (*os.File, *os.File, error) {
 			exeTaken = true
 			r := <-exec
-			return r.f, r.err
+			return r.f, r.init, r.err
 		},
 	}
 	if initNeedsState(cfg.Hooks) {
@@ -392,10 +396,10 @@ type hostLayout struct {
 	owner string
 }
 
-// openedExe is the result of selfexe.Open.
+// openedExe is the result of selfexe.OpenWith.
 type openedExe struct {
-	f   *os.File
-	err error
+	f, init *os.File
+	err     error
 }
 
 // compiledFilter is the result of seccompFilter.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -43,10 +44,16 @@ type spawn struct {
 	// filter, if set, returns cfg.Seccomp once init has been started, so
 	// that compiling or reading the filter overlaps with init's start.
 	filter func() (*seccomp.Filter, error)
-	// exe, if set, returns the handle init is started from (opened
-	// meanwhile); selfexe.Open otherwise. start closes it.
-	exe func() (*os.File, error)
+	// exe, if set, returns the handles init may be started from (opened
+	// meanwhile): berth-runtime's, and berth-runtime-init's or nil;
+	// selfexe.Open otherwise. start closes them.
+	exe func() (own, init *os.File, err error)
 }
+
+// InitBinary is berth-runtime-init, the container's init built without
+// cgo, which berth-runtime starts from beside its own binary when it can
+// (cloneOnly); `berth-runtime init` otherwise, or without it.
+const InitBinary = "berth-runtime-init"
 
 // started is an init process after the bootstrap.
 type started struct {
@@ -63,13 +70,28 @@ type started struct {
 func (sp *spawn) start() (*started, error) {
 	openExe := sp.exe
 	if openExe == nil {
-		openExe = selfexe.Open
+		openExe = func() (*os.File, *os.File, error) {
+			f, err := selfexe.Open()
+			return f, nil, err
+		}
 	}
-	exe, err := openExe()
+	exe, initExe, err := openExe()
+	if initExe != nil {
+		defer initExe.Close()
+	}
 	if err != nil {
 		return nil, err
 	}
 	defer exe.Close()
+	// berth-runtime-init, when it is there and the namespaces are all new:
+	// the clone that starts it makes them, and nsexec has nothing to do.
+	args := []string{"berth-runtime", "init"}
+	var sys *syscall.SysProcAttr
+	direct := initExe != nil && cloneOnly(sp.boot)
+	if direct {
+		exe, args = initExe, []string{InitBinary}
+		sys = &syscall.SysProcAttr{Cloneflags: sp.boot.Unshare}
+	}
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("init socketpair: %w", err)
@@ -115,7 +137,7 @@ func (sp *spawn) start() (*started, error) {
 	// then starts fewer threads, which execve must end.
 	env := []string{nsexec.EnvInitPipe + "=" + strconv.Itoa(sockFD), "GOMAXPROCS=1"}
 	files := append([]*os.File{sp.stdio[0], sp.stdio[1], sp.stdio[2]}, extra...)
-	proc, err := forkExec(path, []string{"berth-runtime", "init"}, env, sp.dir, files)
+	proc, err := forkExec(path, args, env, sp.dir, files, sys)
 	if err != nil {
 		parent.Close()
 		return nil, fmt.Errorf("start init: %w", err)
@@ -161,9 +183,12 @@ func (sp *spawn) start() (*started, error) {
 		st.kill()
 		return nil, err
 	}
-	pid, err := nsexec.Handshake(parent, sp.boot, proc.pid, sp.writeIDMaps)
-	if err != nil {
-		return fail(fmt.Errorf("enter namespaces: %w", err))
+	pid := proc.pid
+	if !direct {
+		pid, err = nsexec.Handshake(parent, sp.boot, proc.pid, sp.writeIDMaps)
+		if err != nil {
+			return fail(fmt.Errorf("enter namespaces: %w", err))
+		}
 	}
 	st.pid = pid
 	if p := sp.cfg.Process; p != nil && p.OOMScoreAdj != nil {
@@ -213,6 +238,14 @@ func (sp *spawn) start() (*started, error) {
 		}
 	}
 	return st, nil
+}
+
+// cloneOnly reports whether clone(2) alone makes the namespaces of b: new
+// ones only, and neither a user namespace (its id mappings) nor a time
+// namespace (its offsets, and clone cannot make one).
+func cloneOnly(b nsexec.Bootstrap) bool {
+	return len(b.Join) == 0 && b.TimeOffsets == "" && !b.Fork && !b.BecomeRoot &&
+		b.Unshare&(unix.CLONE_NEWUSER|unix.CLONE_NEWTIME) == 0
 }
 
 // dedupEnv keeps the last of several settings of one variable, where it

@@ -13,7 +13,6 @@ import (
 
 	"berth/runtime/console"
 	"berth/runtime/hooks"
-	"berth/runtime/nsexec"
 	"berth/runtime/rootfs"
 )
 
@@ -23,6 +22,14 @@ import (
 // thread, since credentials and capabilities are set per thread and
 // execve keeps the caller's.
 func Main() {
+	// Started by nsexec this is done already. Without (berth-runtime-init,
+	// in new namespaces only) no process of the container exists yet;
+	// from here on none may ptrace this one or open its /proc files (exe,
+	// fd, mem) until it executes the user's program.
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		fmt.Fprintln(os.Stderr, "berth-runtime init: prctl(PR_SET_DUMPABLE):", err)
+		os.Exit(1)
+	}
 	sock, err := initSocket()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "berth-runtime init:", err)
@@ -36,11 +43,11 @@ func Main() {
 }
 
 func initSocket() (*os.File, error) {
-	fd, err := strconv.Atoi(os.Getenv(nsexec.EnvInitPipe))
+	fd, err := strconv.Atoi(os.Getenv(EnvInitPipe))
 	if err != nil || fd < 3 {
-		return nil, fmt.Errorf("not started by berth-runtime (%s unset)", nsexec.EnvInitPipe)
+		return nil, fmt.Errorf("not started by berth-runtime (%s unset)", EnvInitPipe)
 	}
-	os.Unsetenv(nsexec.EnvInitPipe)
+	os.Unsetenv(EnvInitPipe)
 	os.Unsetenv("GOMAXPROCS") // set by the runtime for init only
 	unix.CloseOnExec(fd)
 	return os.NewFile(uintptr(fd), "init socket"), nil

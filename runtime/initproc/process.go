@@ -13,7 +13,7 @@ import (
 
 	"berth/runtime/caps"
 	"berth/runtime/console"
-	"berth/runtime/seccomp"
+	"berth/runtime/seccompfilter"
 	"berth/runtime/spec"
 )
 
@@ -26,7 +26,7 @@ type process struct {
 	args []string
 	env  []string
 	// seccomp is loaded by exec right before execve (noNewPrivileges set).
-	seccomp *seccomp.Filter
+	seccomp *seccompfilter.Filter
 }
 
 // prepare applies everything of process except execve itself, in runc's

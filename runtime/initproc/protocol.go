@@ -10,8 +10,14 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"berth/runtime/lsm"
-	"berth/runtime/seccomp"
+	"berth/runtime/seccompfilter"
 )
+
+// EnvInitPipe names the environment variable that gives init the number
+// of its socket to the runtime. nsexec.c reads it too (nsexec.EnvInitPipe
+// is the same name): this package does not import nsexec, a cgo package,
+// so that berth-runtime-init is built without cgo.
+const EnvInitPipe = "_BERTH_INITPIPE"
 
 // Mode says what the init process does.
 type Mode string
@@ -47,7 +53,7 @@ type Config struct {
 	ConsoleFD int `json:"consoleFD,omitempty"`
 	// Seccomp is the process's compiled seccomp filter, if any: compiled
 	// (and cached) by the runtime, only loaded by init.
-	Seccomp *seccomp.Filter `json:"seccomp,omitempty"`
+	Seccomp *seccompfilter.Filter `json:"seccomp,omitempty"`
 	// CapLastCap is the host kernel's highest capability number, read by
 	// the runtime: the container's /proc/sys may be covered by a mount.
 	CapLastCap int `json:"capLastCap"`

@@ -12,10 +12,9 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	libseccomp "github.com/seccomp/libseccomp-golang"
-)
 
-// maxProgram is the kernel's limit on a filter's length (BPF_MAXINSNS).
-const maxProgram = 4096
+	"berth/runtime/seccompfilter"
+)
 
 // Cached returns the compiled filter of cfg, compiling it only the first
 // time: libseccomp takes tens of milliseconds over Docker's profile, which
@@ -31,7 +30,7 @@ func Cached(dir string, cfg *specs.LinuxSeccomp) (*Filter, error) {
 	path := filepath.Join(dir, key+".json")
 	if b, err := os.ReadFile(path); err == nil {
 		var f Filter
-		if json.Unmarshal(b, &f) == nil && len(f.Prog) > 0 && len(f.Prog) <= maxProgram {
+		if json.Unmarshal(b, &f) == nil && len(f.Prog) > 0 && len(f.Prog) <= seccompfilter.MaxProgram {
 			return &f, nil
 		}
 		// A damaged entry is compiled again and replaced.

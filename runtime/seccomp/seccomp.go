@@ -1,11 +1,5 @@
 // Package seccomp compiles the OCI `linux.seccomp` configuration into a
-// seccomp BPF program with libseccomp, and loads it on the calling thread.
-//
-// The program is built by libseccomp but loaded by this package with the
-// seccomp(2) system call, as runc does: the flags are the ones the
-// configuration asks for and never SECCOMP_FILTER_FLAG_TSYNC. The filter
-// is per thread, and the thread that loads it is the one that executes the
-// container's program (execve keeps the filter and ends the other threads).
+// seccomp BPF program with libseccomp; package seccompfilter loads it.
 package seccomp
 
 import (
@@ -14,12 +8,13 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"runtime"
 	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	libseccomp "github.com/seccomp/libseccomp-golang"
 	"golang.org/x/sys/unix"
+
+	"berth/runtime/seccompfilter"
 )
 
 // maxErrno is the largest errno the kernel returns (MAX_ERRNO); larger
@@ -29,15 +24,9 @@ const maxErrno = 4095
 // maxArgs is the number of system call arguments a condition can test.
 const maxArgs = 6
 
-// Filter is a compiled seccomp program, ready to load. It crosses from the
-// runtime to the container's init as JSON, so init never runs libseccomp.
-type Filter struct {
-	Prog  []unix.SockFilter `json:"prog"`
-	Flags uintptr           `json:"flags"`
-	// Ignored lists the system call names of the configuration that the
-	// host's libseccomp does not know; their rules were left out.
-	Ignored []string `json:"ignored,omitempty"`
-}
+// Filter is a compiled seccomp program (package seccompfilter, which
+// init uses without this package's libseccomp).
+type Filter = seccompfilter.Filter
 
 // Build compiles cfg into a seccomp program for this host. Every error
 // names the configuration field that is wrong, for example
@@ -129,29 +118,6 @@ func compile(cfg *specs.LinuxSeccomp, gen bool) (*Filter, error) {
 	}
 	return f, nil
 }
-
-// Load installs the filter on the calling thread. The caller must have
-// locked its goroutine to the thread, and either have set no_new_privs or
-// hold CAP_SYS_ADMIN in its user namespace. Nothing else should run on the
-// thread between Load and execve: the filter already applies.
-func (f *Filter) Load() error {
-	if len(f.Prog) == 0 {
-		return errors.New("load seccomp filter: empty program")
-	}
-	fprog := unix.SockFprog{Len: uint16(len(f.Prog)), Filter: &f.Prog[0]}
-	_, _, e := unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, f.Flags, uintptr(unsafe.Pointer(&fprog)))
-	runtime.KeepAlive(f)
-	if e != 0 {
-		if e == unix.EACCES {
-			return fmt.Errorf("load seccomp filter: %w (needs no_new_privs or CAP_SYS_ADMIN)", e)
-		}
-		return fmt.Errorf("load seccomp filter: %w", e)
-	}
-	return nil
-}
-
-// Len is the number of BPF instructions of the filter.
-func (f *Filter) Len() int { return len(f.Prog) }
 
 // loadFlags turns linux.seccomp.flags into seccomp(2) flags.
 func loadFlags(list []specs.LinuxSeccompFlag) (uintptr, error) {

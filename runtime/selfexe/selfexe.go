@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -31,20 +32,50 @@ func Open() (*os.File, error) {
 	return Clone()
 }
 
+// OpenWith is Open, and also returns a handle on the binary called name
+// (no slash) in the running binary's directory, seen through the same
+// read-only mount; other is nil if it does not exist there, or if the
+// mount cannot be made (a second sealed copy is not made).
+func OpenWith(name string) (own, other *os.File, err error) {
+	if strings.Contains(name, "/") {
+		return nil, nil, fmt.Errorf("binary name %q: has a slash", name)
+	}
+	own, mnt, err := readOnlyMount()
+	if err != nil {
+		own, err = Clone()
+		return own, nil, err
+	}
+	defer unix.Close(mnt)
+	if fd, err := unix.Openat(mnt, name, unix.O_RDONLY|unix.O_CLOEXEC, 0); err == nil {
+		other = os.NewFile(uintptr(fd), name+" (read-only)")
+	}
+	return own, other, nil
+}
+
 // ReadOnlyMount opens the running binary through a detached, read-only
 // overlayfs mount of its directory. The mount is attached nowhere, so no
 // path leads to it; writes through it, or through /proc/<pid>/exe of a
 // process started from it, fail with EROFS.
 func ReadOnlyMount() (*os.File, error) {
+	f, mnt, err := readOnlyMount()
+	if err != nil {
+		return nil, err
+	}
+	unix.Close(mnt)
+	return f, nil
+}
+
+// readOnlyMount is ReadOnlyMount, also returning the mount.
+func readOnlyMount() (*os.File, int, error) {
 	exe, err := os.Readlink("/proc/self/exe")
 	if err != nil {
-		return nil, fmt.Errorf("find own binary: %w", err)
+		return nil, -1, fmt.Errorf("find own binary: %w", err)
 	}
 	// An overlay without an upper layer needs two lower ones; an empty
 	// read-only tmpfs is the second.
 	empty, err := detachedMount("tmpfs", [][2]string{{"size", "4k"}, {"mode", "0500"}})
 	if err != nil {
-		return nil, err
+		return nil, -1, err
 	}
 	defer unix.Close(empty)
 	mnt, err := detachedMount("overlay", [][2]string{
@@ -52,14 +83,14 @@ func ReadOnlyMount() (*os.File, error) {
 		{"lowerdir+", "/proc/self/fd/" + strconv.Itoa(empty)},
 	})
 	if err != nil {
-		return nil, err
+		return nil, -1, err
 	}
-	defer unix.Close(mnt)
 	fd, err := unix.Openat(mnt, filepath.Base(exe), unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("open own binary through overlay: %w", err)
+		unix.Close(mnt)
+		return nil, -1, fmt.Errorf("open own binary through overlay: %w", err)
 	}
-	return os.NewFile(uintptr(fd), "berth-runtime (read-only)"), nil
+	return os.NewFile(uintptr(fd), "berth-runtime (read-only)"), mnt, nil
 }
 
 // detachedMount creates a read-only, nosuid, nodev mount of fstype that is

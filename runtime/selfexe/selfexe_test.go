@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"testing"
 
@@ -208,5 +209,51 @@ func TestCVE_2019_5736_OpenNotWritable(t *testing.T) {
 	refuseWrites(t, f)
 	if got, want := handleSum(t, f), ownSum(t); !bytes.Equal(got[:], want[:]) {
 		t.Fatal("handle differs from the binary")
+	}
+}
+
+// TestOpenWith: the other binary comes through the same read-only view as
+// the running one (CVE-2019-5736: no write reaches it); a missing one is
+// nil, and a name with a slash is refused.
+func TestOpenWith(t *testing.T) {
+	exe, err := os.Readlink("/proc/self/exe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A file of this test's own, beside the test binary.
+	name := "selfexe-openwith-" + strconv.Itoa(os.Getpid())
+	path := filepath.Join(filepath.Dir(exe), name)
+	content := []byte("#!/bin/sh\nexit 0\n")
+	if err := os.WriteFile(path, content, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(path)
+
+	own, other, err := OpenWith(name)
+	if err != nil {
+		t.Fatalf("OpenWith: %v", err)
+	}
+	defer own.Close()
+	if other == nil {
+		t.Fatal("OpenWith: no handle on the binary beside")
+	}
+	defer other.Close()
+	if got := handleSum(t, other); got != sha256.Sum256(content) {
+		t.Error("other handle: not the binary beside")
+	}
+	refuseWrites(t, other)
+	if b, _ := os.ReadFile(path); !bytes.Equal(b, content) {
+		t.Errorf("the binary beside changed: %q", b)
+	}
+
+	own2, missing, err := OpenWith(name + "-missing")
+	if err != nil || missing != nil {
+		t.Errorf("missing binary: %v, %v; want no handle and no error", missing, err)
+	}
+	if own2 != nil {
+		own2.Close()
+	}
+	if _, _, err := OpenWith("../" + name); err == nil {
+		t.Error("a name with a slash was accepted")
 	}
 }

@@ -10,9 +10,10 @@
 #   -l  serial log (default bin/vm/run-v2.log)
 #   -f  extra file copied into the initramfs at DST (default /opt/<basename>),
 #       e.g. -f bin/berth-runtime:/usr/local/bin/berth-runtime
-#   -r  a prebuilt static berth-runtime (make build's bin/berth-runtime): the
-#       guest has no Go, so a `go` shim in its PATH answers tests/runtime's
-#       TestMain `go build ... -o OUT berth/cmd/berth-runtime` by copying it
+#   -r  a prebuilt static berth-runtime (make build's bin/berth-runtime,
+#       berth-runtime-init beside it): the guest has no Go, so a `go` shim
+#       in its PATH answers tests/runtime's TestMain `go build ... -o OUT
+#       berth/cmd/berth-runtime` (and -init) by copying them
 #   -e  also the engine: tests/cli's end-to-end tests of the berth CLI
 #       ($VM_CLI_RUN selects them: run, stop, restart policies, a killed
 #       monitor, stats/update/pause, --init, volumes) with make build's
@@ -167,18 +168,25 @@ for e in $EXTRA; do
 done
 if [ -n "$RUNTIME" ]; then
 	cp "$RUNTIME" "$ird/usr/local/libexec-berth-runtime"
+	cp "$(dirname "$RUNTIME")/berth-runtime-init" "$ird/usr/local/libexec-berth-runtime-init"
 	cat >"$ird/usr/local/bin/go" <<'EOF'
 #!/bin/sh
-# go shim: only `go build ... -o OUT berth/cmd/berth-runtime` (tests/runtime's
-# TestMain), answered with the prebuilt binary run-v2.sh -r put in the guest.
+# go shim: only `go build ... -o OUT berth/cmd/berth-runtime` and
+# berth/cmd/berth-runtime-init (tests/runtime's TestMain), answered with
+# the prebuilt binaries run-v2.sh -r put in the guest.
 [ "$1" = build ] || { echo "go shim: only 'go build' of berth-runtime" >&2; exit 2; }
-out=""
+out="" pkg=""
 while [ $# -gt 0 ]; do
-	case $1 in -o) out=$2; shift ;; esac
+	case $1 in -o) out=$2; shift ;; *) pkg=$1 ;; esac
 	shift
 done
 [ -n "$out" ] || { echo "go shim: no -o" >&2; exit 2; }
-cp /usr/local/libexec-berth-runtime "$out" && chmod 755 "$out"
+case $pkg in
+berth/cmd/berth-runtime) src=/usr/local/libexec-berth-runtime ;;
+berth/cmd/berth-runtime-init) src=/usr/local/libexec-berth-runtime-init ;;
+*) echo "go shim: cannot build $pkg" >&2; exit 2 ;;
+esac
+cp "$src" "$out" && chmod 755 "$out"
 EOF
 	chmod 755 "$ird/usr/local/bin/go"
 fi
@@ -189,6 +197,7 @@ if [ "$ENGINE" = 1 ]; then
 	${CC:-cc} -static -O2 -o "$ird/opt/berth-bin/berth-monitor" "$ROOT"/cmd/berth-monitor/*.c
 	cp "$ROOT/bin/berth" "$ROOT/bin/berth-build" "$ROOT/bin/berth-init" "$ird/opt/berth-bin/"
 	cp "$RUNTIME" "$ird/opt/berth-bin/berth-runtime"
+	cp "$(dirname "$RUNTIME")/berth-runtime-init" "$ird/opt/berth-bin/"
 	VM_ENV="${VM_ENV:-} BERTH_TEST_BINDIR=/opt/berth-bin"
 fi
 printf '%s\n' "${VM_ENV:-}" >"$ird/etc/test-env"

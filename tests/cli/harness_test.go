@@ -36,12 +36,12 @@ func runMain(m *testing.M) int {
 	// runs, in dir rather than the host's /run/berth.
 	os.Setenv("BERTH_RUNROOT", filepath.Join(dir, "run"))
 	// berth finds berth-runtime, berth-monitor and berth-build beside
-	// itself.
+	// itself, and berth-runtime finds berth-runtime-init beside itself.
 	binary = filepath.Join(dir, "berth")
 	if bin := os.Getenv("BERTH_TEST_BINDIR"); bin != "" {
 		// Prebuilt binaries: the cgroup v2 guest (scripts/vm/run-v2.sh -e)
 		// has neither Go nor a C compiler.
-		for _, name := range []string{"berth", "berth-build", "berth-monitor", "berth-init", "berth-runtime"} {
+		for _, name := range []string{"berth", "berth-build", "berth-monitor", "berth-init", "berth-runtime", "berth-runtime-init"} {
 			if err := copyBinary(filepath.Join(bin, name), filepath.Join(dir, name)); err != nil {
 				fmt.Fprintln(os.Stderr, err)
 				return 1
@@ -63,8 +63,12 @@ func runMain(m *testing.M) int {
 		{"-o", binary, "berth/cmd/berth"},
 		{"-tags", "berthbuild", "-o", filepath.Join(dir, "berth-build"), "berth/cmd/berth"},
 		{"-tags", "osusergo,netgo", "-ldflags", `-extldflags "-static"`, "-o", filepath.Join(dir, "berth-runtime"), "berth/cmd/berth-runtime"},
+		{"-tags", "osusergo,netgo", "-o", filepath.Join(dir, "berth-runtime-init"), "berth/cmd/berth-runtime-init"},
 	} {
 		build := exec.Command("go", append([]string{"build"}, b...)...)
+		if b[len(b)-1] == "berth/cmd/berth-runtime-init" {
+			build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		}
 		build.Stdout, build.Stderr = os.Stdout, os.Stderr
 		if err := build.Run(); err != nil {
 			fmt.Fprintln(os.Stderr, "build:", err)

@@ -28,6 +28,13 @@ import (
 )
 
 // cveSum returns the hex sha256 of the file at path.
+// runtimeSum is the sha256 of the runtime's binaries: berth-runtime and
+// berth-runtime-init beside it, either of which a container's init runs.
+func runtimeSum(t *testing.T) string {
+	t.Helper()
+	return cveSum(t, binary) + " " + cveSum(t, filepath.Join(filepath.Dir(binary), "berth-runtime-init"))
+}
+
 func cveSum(t *testing.T, path string) string {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -248,7 +255,7 @@ func TestCVE_2019_5736_CreatedInitExe(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			e := newEnv(t)
-			sum := cveSum(t, binary)
+			sum := runtimeSum(t)
 			victim := newBundle(t, "sleep", "1000")
 			vid := e.id()
 			e.mustRun("create", "--bundle", victim.save(t), vid)
@@ -285,7 +292,7 @@ func TestCVE_2019_5736_CreatedInitExe(t *testing.T) {
 			if !ptrace && !strings.Contains(string(log), "DENIED 1") {
 				t.Errorf("without CAP_SYS_PTRACE init's exe must not open (init is not dumpable):\n%s", log)
 			}
-			if got := cveSum(t, binary); got != sum {
+			if got := runtimeSum(t); got != sum {
 				t.Fatalf("runtime binary changed: sha256 %s, was %s", got, sum)
 			}
 		})
@@ -303,7 +310,7 @@ func TestCVE_2019_5736_CreatedInitExe(t *testing.T) {
 // must keep its sha256.
 func TestCVE_2019_5736_Exec(t *testing.T) {
 	e := newEnv(t)
-	sum := cveSum(t, binary)
+	sum := runtimeSum(t)
 	b, rootfs := cveAttackerBundle(t, `
 while [ ! -e /stop ]; do
 	for d in /proc/[0-9]*; do
@@ -372,7 +379,7 @@ sleep 1000
 	if strings.Contains(string(log), "WROTE") {
 		t.Errorf("the attacker wrote to the runtime's binary:\n%s", log)
 	}
-	if got := cveSum(t, binary); got != sum {
+	if got := runtimeSum(t); got != sum {
 		t.Fatalf("runtime binary changed: sha256 %s, was %s", got, sum)
 	}
 }

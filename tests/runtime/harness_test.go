@@ -47,6 +47,15 @@ func runMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "build berth-runtime:", err)
 		return 1
 	}
+	// Beside it, as make build puts it: containers with only new
+	// namespaces start their init from it (TestInitBinary).
+	build = exec.Command("go", "build", "-tags", "osusergo,netgo", "-o", filepath.Join(dir, "berth-runtime-init"), "berth/cmd/berth-runtime-init")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	build.Stdout, build.Stderr = os.Stdout, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build berth-runtime-init:", err)
+		return 1
+	}
 	sharedRootfs = filepath.Join(dir, "rootfs")
 	if err := makeBusyboxRootfs(sharedRootfs); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -97,6 +106,8 @@ func requireRoot(t *testing.T) {
 type env struct {
 	t    *testing.T
 	root string
+	// bin, if set, is the berth-runtime to run instead of binary.
+	bin string
 }
 
 var idSeq struct {
@@ -152,7 +163,11 @@ func (e *env) runWithFiles(extra []*os.File, args ...string) (string, string, in
 // command returns an unstarted berth-runtime invocation with --root set,
 // for tests that need their own stdio or extra descriptors.
 func (e *env) command(args ...string) *exec.Cmd {
-	return exec.Command(binary, append([]string{"--root", e.root}, args...)...)
+	bin := binary
+	if e.bin != "" {
+		bin = e.bin
+	}
+	return exec.Command(bin, append([]string{"--root", e.root}, args...)...)
 }
 
 func (e *env) runWith(stdin *os.File, extra []*os.File, args ...string) (string, string, int) {

@@ -1,4 +1,4 @@
-package seccomp
+package seccompfilter
 
 import (
 	"encoding/binary"
@@ -44,8 +44,8 @@ func (f *Filter) UnmarshalJSON(data []byte) error {
 	if len(w.Prog)%insnSize != 0 {
 		return fmt.Errorf("seccomp filter: program of %d bytes is not whole instructions", len(w.Prog))
 	}
-	if n := len(w.Prog) / insnSize; n > maxProgram {
-		return fmt.Errorf("seccomp filter: program of %d instructions is longer than %d", n, maxProgram)
+	if n := len(w.Prog) / insnSize; n > MaxProgram {
+		return fmt.Errorf("seccomp filter: program of %d instructions is longer than %d", n, MaxProgram)
 	}
 	prog := make([]unix.SockFilter, len(w.Prog)/insnSize)
 	for i := range prog {

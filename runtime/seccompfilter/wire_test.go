@@ -1,4 +1,4 @@
-package seccomp
+package seccompfilter
 
 import (
 	"encoding/base64"
@@ -43,7 +43,7 @@ func TestFilterJSONRoundTrip(t *testing.T) {
 }
 
 func TestFilterJSONHostile(t *testing.T) {
-	long := base64.StdEncoding.EncodeToString(make([]byte, (maxProgram+1)*insnSize))
+	long := base64.StdEncoding.EncodeToString(make([]byte, (MaxProgram+1)*insnSize))
 	for name, in := range map[string]string{
 		"partial instruction": `{"prog":"` + base64.StdEncoding.EncodeToString(make([]byte, 12)) + `"}`,
 		"too long":            `{"prog":"` + long + `"}`,
@@ -74,7 +74,7 @@ func FuzzFilterJSON(f *testing.F) {
 		if json.Unmarshal(data, &flt) != nil {
 			return
 		}
-		if len(flt.Prog) > maxProgram {
+		if len(flt.Prog) > MaxProgram {
 			t.Fatalf("%d instructions decoded", len(flt.Prog))
 		}
 		b, err := json.Marshal(flt)

@@ -112,8 +112,8 @@ func create(o CreateOptions) (st *State, unlock func(), err error) {
 			if r.f != nil {
 				r.f.Close()
 			}
-			if r.init != nil {
-				r.init.Close()
+			if r.initBin != nil {
+				r.initBin.Close()
 			}
 		}
 	}()
@@ -338,7 +338,7 @@ func create(o CreateOptions) (st *State, unlock func(), err error) {
 		exe: func() (*os.File, *os.File, error) {
 			exeTaken = true
 			r := <-exec
-			return r.f, r.init, r.err
+			return r.f, r.initBin, r.err
 		},
 	}
 	if initNeedsState(cfg.Hooks) {
@@ -398,8 +398,8 @@ type hostLayout struct {
 
 // openedExe is the result of selfexe.OpenWith.
 type openedExe struct {
-	f, init *os.File
-	err     error
+	f, initBin *os.File
+	err        error
 }
 
 // compiledFilter is the result of seccompFilter.

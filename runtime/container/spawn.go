@@ -47,7 +47,7 @@ type spawn struct {
 	// exe, if set, returns the handles init may be started from (opened
 	// meanwhile): berth-runtime's, and berth-runtime-init's or nil;
 	// selfexe.Open otherwise. start closes them.
-	exe func() (own, init *os.File, err error)
+	exe func() (own, initBin *os.File, err error)
 }
 
 // InitBinary is berth-runtime-init, the container's init built without
@@ -149,8 +149,8 @@ func (sp *spawn) start() (*started, error) {
 	st := &started{proc: proc, sock: parent}
 	// On cgroup v1 the first move into a cgroup waits for an RCU grace
 	// period (8 ms or more); later moves do not. Moving this first process
-	// (it forks the container's init and exits) starts that wait now, while
-	// the namespaces are made, if nothing has (berth-runtime's cgprime);
+	// (berth-runtime-init is the container's init; nsexec forks it and
+	// exits) starts that wait now, while the namespaces are made, if nothing has (berth-runtime's cgprime);
 	// whether the move lands does not matter, and one hierarchy is enough. The
 	// process stays our unreaped child until the move is done, so its pid
 	// cannot name another process meanwhile. When this start is to make

@@ -462,7 +462,7 @@ done
 # known). Each wrapper adds a bash start, a few ms, to what it wraps.
 prof=$work/prof
 mkdir -p "$prof"
-cp "$work/bin/berth" "$work/bin/berth-init" "$prof/"
+cp "$work/bin/berth" "$work/bin/berth-init" "$work/bin/berth-runtime-init" "$prof/"
 cp "$work/bin/berth-runtime" "$prof/berth-runtime.real"
 cp "$work/bin/berth-monitor" "$prof/berth-monitor.real"
 cat >"$prof/berth-runtime" <<'EOF'

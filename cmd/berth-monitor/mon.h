@@ -100,8 +100,8 @@ struct label {
 
 /* rtrun is a runtime `run --detach` started and not yet waited for:
  * its pid, the pipes of the container's stdio (the runtime's ends closed
- * once started), and, when it waits for the go-ahead, the pipe that
- * gives it (go, -1 otherwise). */
+ * once started), and, when it waits for the go-ahead, the socket that
+ * gives it and brings back its 'R' (go, -1 otherwise). */
 struct rtrun {
 	pid_t pid;
 	int in[2], o[2], e[2];

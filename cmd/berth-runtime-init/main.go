@@ -2,10 +2,10 @@
 // (runtime/initproc) as a binary of its own, built without cgo. A cgo
 // binary's Go start costs this host twice a plain one's, and init's start
 // is on the path of every container start. berth-runtime starts it, from
-// a read-only view (selfexe.OpenBeside), for containers whose namespaces
-// are all new and made by the clone that starts it; joining a namespace
-// or making a user or time namespace needs nsexec, which `berth-runtime
-// init` has.
+// a read-only view (selfexe.OpenWith), when the clone that starts it can
+// make the container's namespaces: none joined, a new pid namespace, no
+// user or time namespace (container.cloneOnly). Otherwise it starts
+// `berth-runtime init`, whose nsexec constructor makes them.
 package main
 
 import (

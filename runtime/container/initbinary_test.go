@@ -10,7 +10,8 @@ import (
 )
 
 // TestCloneOnly: berth-runtime-init is started by a clone that makes the
-// namespaces only when they are all new, and neither user nor time ones.
+// namespaces only when none is joined, there is a new pid namespace and
+// neither a user nor a time one.
 func TestCloneOnly(t *testing.T) {
 	all := uintptr(unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWNET | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS)
 	for _, tc := range []struct {
@@ -18,7 +19,9 @@ func TestCloneOnly(t *testing.T) {
 		want bool
 	}{
 		{nsexec.Bootstrap{Unshare: all}, true},
-		{nsexec.Bootstrap{}, true},
+		{nsexec.Bootstrap{}, false},
+		{nsexec.Bootstrap{Unshare: all &^ unix.CLONE_NEWPID}, false},
+		{nsexec.Bootstrap{Unshare: unix.CLONE_NEWPID}, true},
 		{nsexec.Bootstrap{Unshare: all | unix.CLONE_NEWUSER}, false},
 		{nsexec.Bootstrap{Unshare: all | unix.CLONE_NEWTIME}, false},
 		{nsexec.Bootstrap{Unshare: all, TimeOffsets: "monotonic 1 0\n"}, false},

@@ -21,8 +21,10 @@ import (
 	"berth/runtime/selfexe"
 )
 
-// spawn starts `berth-runtime init` from a sealed copy of the runtime's
-// binary and takes it through the nsexec bootstrap.
+// spawn starts the container's init from a read-only view of the
+// runtime's binaries: berth-runtime-init in the namespaces its clone
+// makes (cloneOnly), or `berth-runtime init` through the nsexec
+// bootstrap.
 type spawn struct {
 	cfg     initproc.Config
 	boot    nsexec.Bootstrap
@@ -83,8 +85,8 @@ func (sp *spawn) start() (*started, error) {
 		return nil, err
 	}
 	defer exe.Close()
-	// berth-runtime-init, when it is there and the namespaces are all new:
-	// the clone that starts it makes them, and nsexec has nothing to do.
+	// berth-runtime-init, when it is there and clone can make the
+	// namespaces: nsexec has nothing to do.
 	args := []string{"berth-runtime", "init"}
 	var sys *syscall.SysProcAttr
 	direct := initExe != nil && cloneOnly(sp.boot)
@@ -135,7 +137,7 @@ func (sp *spawn) start() (*started, error) {
 	path := "/proc/" + strconv.Itoa(os.Getpid()) + "/fd/" + strconv.Itoa(int(exe.Fd()))
 	// One P from the start: init runs one goroutine, and the Go runtime
 	// then starts fewer threads, which execve must end.
-	env := []string{nsexec.EnvInitPipe + "=" + strconv.Itoa(sockFD), "GOMAXPROCS=1"}
+	env := []string{nsexec.EnvInitPipe + "=" + strconv.Itoa(sockFD), initproc.EnvProtocol + "=" + initproc.Protocol, "GOMAXPROCS=1"}
 	files := append([]*os.File{sp.stdio[0], sp.stdio[1], sp.stdio[2]}, extra...)
 	proc, err := forkExec(path, args, env, sp.dir, files, sys)
 	if err != nil {
@@ -240,12 +242,15 @@ func (sp *spawn) start() (*started, error) {
 	return st, nil
 }
 
-// cloneOnly reports whether clone(2) alone makes the namespaces of b: new
-// ones only, and neither a user namespace (its id mappings) nor a time
-// namespace (its offsets, and clone cannot make one).
+// cloneOnly reports whether clone(2) alone makes the namespaces of b and
+// berth-runtime-init may run in them: none joined, neither a user
+// namespace (its id mappings) nor a time namespace (its offsets, and clone
+// cannot make one), and a new pid namespace, in which no other process
+// sees init during the moment, before its Go code runs, that it is
+// still dumpable (nsexec makes it not dumpable before anything else).
 func cloneOnly(b nsexec.Bootstrap) bool {
 	return len(b.Join) == 0 && b.TimeOffsets == "" && !b.Fork && !b.BecomeRoot &&
-		b.Unshare&(unix.CLONE_NEWUSER|unix.CLONE_NEWTIME) == 0
+		b.Unshare&(unix.CLONE_NEWUSER|unix.CLONE_NEWTIME) == 0 && b.Unshare&unix.CLONE_NEWPID != 0
 }
 
 // dedupEnv keeps the last of several settings of one variable, where it

@@ -37,7 +37,12 @@ func Main() {
 	}
 	// run returns only on failure: on success the process has become the
 	// user's program.
-	err = run(sock)
+	if v := os.Getenv(EnvProtocol); v != Protocol {
+		err = fmt.Errorf("the runtime speaks init protocol %q, this init %q: berth-runtime and berth-runtime-init are from different builds", v, Protocol)
+	} else {
+		os.Unsetenv(EnvProtocol)
+		err = run(sock)
+	}
 	_ = json.NewEncoder(sock).Encode(Message{Type: MsgError, Error: err.Error()})
 	os.Exit(1)
 }
@@ -349,6 +354,9 @@ func (c *cgroupWait) expect(t string) error {
 		return fmt.Errorf("wait for cgroup: %w", err)
 	}
 	if m.Type != t {
+		if m.Error == "" {
+			return fmt.Errorf("runtime sent %q, want %q", m.Type, t)
+		}
 		return fmt.Errorf("runtime failed to set up the cgroup: %s", m.Error)
 	}
 	return nil

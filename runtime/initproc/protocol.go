@@ -19,6 +19,16 @@ import (
 // so that berth-runtime-init is built without cgo.
 const EnvInitPipe = "_BERTH_INITPIPE"
 
+// EnvProtocol names the environment variable in which the runtime tells
+// init the version of the protocol it speaks (Protocol): berth-runtime-init
+// is a binary apart, and one from another build would misread the
+// messages.
+const EnvProtocol = "_BERTH_INIT_PROTOCOL"
+
+// Protocol is the version of the messages between the runtime and init;
+// it changes with them.
+const Protocol = "2"
+
 // Mode says what the init process does.
 type Mode string
 

@@ -34,8 +34,8 @@ func Open() (*os.File, error) {
 
 // OpenWith is Open, and also returns a handle on the binary called name
 // (no slash) in the running binary's directory, seen through the same
-// read-only mount; other is nil if it does not exist there, or if the
-// mount cannot be made (a second sealed copy is not made).
+// read-only mount; other is nil if it does not exist there, is a symlink,
+// or if the mount cannot be made (a second sealed copy is not made).
 func OpenWith(name string) (own, other *os.File, err error) {
 	if strings.Contains(name, "/") {
 		return nil, nil, fmt.Errorf("binary name %q: has a slash", name)
@@ -46,7 +46,9 @@ func OpenWith(name string) (own, other *os.File, err error) {
 		return own, nil, err
 	}
 	defer unix.Close(mnt)
-	if fd, err := unix.Openat(mnt, name, unix.O_RDONLY|unix.O_CLOEXEC, 0); err == nil {
+	// Not through a symlink: its target would be outside the view, and
+	// writable.
+	if fd, err := unix.Openat(mnt, name, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0); err == nil {
 		other = os.NewFile(uintptr(fd), name+" (read-only)")
 	}
 	return own, other, nil

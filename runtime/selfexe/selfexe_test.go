@@ -256,4 +256,17 @@ func TestOpenWith(t *testing.T) {
 	if _, _, err := OpenWith("../" + name); err == nil {
 		t.Error("a name with a slash was accepted")
 	}
+	// A symlink's target would be outside the read-only view.
+	link := name + "-link"
+	if err := os.Symlink(path, filepath.Join(filepath.Dir(exe), link)); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(filepath.Join(filepath.Dir(exe), link))
+	own3, viaLink, err := OpenWith(link)
+	if err != nil || viaLink != nil {
+		t.Errorf("symlink: %v, %v; want no handle and no error", viaLink, err)
+	}
+	if own3 != nil {
+		own3.Close()
+	}
 }

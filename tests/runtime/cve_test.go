@@ -27,7 +27,6 @@ import (
 	"berth/runtime/console"
 )
 
-// cveSum returns the hex sha256 of the file at path.
 // runtimeSum is the sha256 of the runtime's binaries: berth-runtime and
 // berth-runtime-init beside it, either of which a container's init runs.
 func runtimeSum(t *testing.T) string {
@@ -35,6 +34,7 @@ func runtimeSum(t *testing.T) string {
 	return cveSum(t, binary) + " " + cveSum(t, filepath.Join(filepath.Dir(binary), "berth-runtime-init"))
 }
 
+// cveSum returns the hex sha256 of the file at path.
 func cveSum(t *testing.T, path string) string {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -241,21 +241,28 @@ func cveAttackerBundle(t *testing.T, script string) (*bundle, string) {
 // TestCVE_2019_5736_CreatedInitExe: CVE-2019-5736 let a container
 // overwrite runc's binary on the host through /proc/<pid>/exe of runc's
 // init while it set the container up. Here a created container's init
-// (still berth-runtime, waiting for start) shares its pid namespace with
-// an attacking container that tries to write through its exe, directly and
+// (berth-runtime-init, or `berth-runtime init` from a runtime without it
+// beside it, waiting for start) shares its pid namespace with an
+// attacking container that tries to write through its exe, directly and
 // by reopening a held descriptor after the init has executed the user's
 // program. Without CAP_SYS_PTRACE the init must not even be opened (it is
 // not dumpable); with it, the handle must be a read-only view of the
-// binary. The test's copy of the runtime keeps its sha256 throughout.
+// binary. The test's copies of the runtime keep their sha256 throughout.
 func TestCVE_2019_5736_CreatedInitExe(t *testing.T) {
-	for _, ptrace := range []bool{false, true} {
-		name := "no-ptrace"
-		if ptrace {
-			name = "ptrace"
-		}
-		t.Run(name, func(t *testing.T) {
+	alone := runtimeAlone(t)
+	for _, c := range []struct {
+		name   string
+		bin    string
+		ptrace bool
+	}{
+		{"no-ptrace", "", false}, {"ptrace", "", true},
+		{"nsexec/no-ptrace", alone, false}, {"nsexec/ptrace", alone, true},
+	} {
+		ptrace := c.ptrace
+		t.Run(c.name, func(t *testing.T) {
 			e := newEnv(t)
-			sum := runtimeSum(t)
+			e.bin = c.bin
+			sum := runtimeSum(t) + " " + cveSum(t, alone)
 			victim := newBundle(t, "sleep", "1000")
 			vid := e.id()
 			e.mustRun("create", "--bundle", victim.save(t), vid)
@@ -292,7 +299,7 @@ func TestCVE_2019_5736_CreatedInitExe(t *testing.T) {
 			if !ptrace && !strings.Contains(string(log), "DENIED 1") {
 				t.Errorf("without CAP_SYS_PTRACE init's exe must not open (init is not dumpable):\n%s", log)
 			}
-			if got := runtimeSum(t); got != sum {
+			if got := runtimeSum(t) + " " + cveSum(t, alone); got != sum {
 				t.Fatalf("runtime binary changed: sha256 %s, was %s", got, sum)
 			}
 		})

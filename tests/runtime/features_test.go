@@ -42,7 +42,7 @@ func (e *env) mustRunContainer(b *bundle, extra ...string) string {
 // sub returns the env for a subtest: the same state root, with failures
 // reported on the subtest. The parent's env cleans up.
 func (e *env) sub(t *testing.T) *env {
-	return &env{t: t, root: e.root}
+	return &env{t: t, root: e.root, bin: e.bin}
 }
 
 // createFails creates b, expects it to fail, and returns stderr. Nothing of

@@ -2,11 +2,15 @@ package runtime_test
 
 import (
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // TestInitBinary: a container whose namespaces are all new starts its
@@ -15,18 +19,11 @@ import (
 // berth-runtime-init beside it, starts `berth-runtime init` (nsexec). All
 // three run their program.
 func TestInitBinary(t *testing.T) {
-	alone := filepath.Join(t.TempDir(), "berth-runtime")
-	data, err := os.ReadFile(binary)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(alone, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	alone := runtimeAlone(t)
 	e := newEnv(t)
 	// The init of a created container waits for start: its command line
 	// says which binary it is.
-	created := func(e *env, b *bundle, want string) string {
+	created := func(t *testing.T, e *env, b *bundle, want string) {
 		t.Helper()
 		id := e.id()
 		e.mustRun("create", "--bundle", b.save(t), id)
@@ -38,7 +35,6 @@ func TestInitBinary(t *testing.T) {
 		e.mustRun("start", id)
 		e.waitStatus(id, "stopped")
 		e.mustRun("delete", id)
-		return id
 	}
 	first := newBundle(t, "sleep", "30")
 	fid := e.id()
@@ -47,16 +43,57 @@ func TestInitBinary(t *testing.T) {
 	t.Cleanup(func() { e.run("delete", "--force", fid) })
 
 	t.Run("new namespaces", func(t *testing.T) {
-		created(e, newBundle(t, "true"), "berth-runtime-init\x00")
+		created(t, e.sub(t), newBundle(t, "true"), "berth-runtime-init\x00")
 	})
 	t.Run("joined namespace", func(t *testing.T) {
 		b := newBundle(t, "true")
 		b.setNamespace(specs.NetworkNamespace, fmt.Sprintf("/proc/%d/ns/net", fpid))
-		created(e, b, "berth-runtime\x00init\x00")
+		created(t, e.sub(t), b, "berth-runtime\x00init\x00")
 	})
 	t.Run("without berth-runtime-init", func(t *testing.T) {
 		ea := newEnv(t)
 		ea.bin = alone
-		created(ea, newBundle(t, "true"), "berth-runtime\x00init\x00")
+		created(t, ea, newBundle(t, "true"), "berth-runtime\x00init\x00")
 	})
+}
+
+// runtimeAlone is a copy of the test's berth-runtime without
+// berth-runtime-init beside it.
+func runtimeAlone(t *testing.T) string {
+	t.Helper()
+	alone := filepath.Join(t.TempDir(), "berth-runtime")
+	data, err := os.ReadFile(binary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(alone, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return alone
+}
+
+// TestInitProtocol: a berth-runtime-init told of another protocol version
+// (one from another build) refuses, and says so on the init socket.
+func TestInitProtocol(t *testing.T) {
+	requireRoot(t)
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours, theirs := os.NewFile(uintptr(fds[0]), "init socket"), os.NewFile(uintptr(fds[1]), "init socket (init)")
+	defer ours.Close()
+	cmd := exec.Command(filepath.Join(filepath.Dir(binary), "berth-runtime-init"))
+	cmd.Env = []string{"_BERTH_INITPIPE=3", "_BERTH_INIT_PROTOCOL=0", "GOMAXPROCS=1"}
+	cmd.ExtraFiles = []*os.File{theirs}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	theirs.Close()
+	reply, _ := io.ReadAll(ours)
+	if err := cmd.Wait(); err == nil {
+		t.Error("init went on with another protocol")
+	}
+	if !strings.Contains(string(reply), `"type":"error"`) || !strings.Contains(string(reply), "different builds") {
+		t.Errorf("init's reply %q; want an error naming the different builds", reply)
+	}
 }

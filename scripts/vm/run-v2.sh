@@ -90,9 +90,8 @@ moddir=$kdir/lib/modules/$kver
 # built static like `make build`.
 # The tests/runtime selection: every cgroup v2 controller test and the v1
 # ones (they skip here), update, events, pause, OOM, devices, cgroup
-# namespace, lifecycle tests whose cleanup goes through the cgroup, and
-# the init's two binaries through the read-only view of this older kernel.
-RUNTIME_RUN=${VM_RUNTIME_RUN:-'^(TestInitBinary|TestCVE_2019_5736_CreatedInitExe|TestCgroup.*|TestUpdate.*|TestEvents.*|TestPauseResume|TestOOMKill|TestForkBombPidsLimit|TestBlkioWeight|TestHugetlbLimit|TestUnapplicableLimits|TestFeatureCgroupNamespace|TestFeatureDefaultDevices|TestFeatureLinuxDevices|TestExecJoinsNamespacesAndCgroup|TestRunForegroundExitStatus|TestCreateStartDeleteLifecycle|TestKillAll|TestDeleteStoppedKillsLeftovers|TestDeleteForceRunning|TestPsHostPids)$'}
+# namespace, and lifecycle tests whose cleanup goes through the cgroup.
+RUNTIME_RUN=${VM_RUNTIME_RUN:-'^(TestCgroup.*|TestUpdate.*|TestEvents.*|TestPauseResume|TestOOMKill|TestForkBombPidsLimit|TestBlkioWeight|TestHugetlbLimit|TestUnapplicableLimits|TestFeatureCgroupNamespace|TestFeatureDefaultDevices|TestFeatureLinuxDevices|TestExecJoinsNamespacesAndCgroup|TestRunForegroundExitStatus|TestCreateStartDeleteLifecycle|TestKillAll|TestDeleteStoppedKillsLeftovers|TestDeleteForceRunning|TestPsHostPids)$'}
 CLI_RUN=${VM_CLI_RUN:-'^(TestRunForeground|TestRunDetachedLifecycle|TestRestartPolicyAndKilledMonitor|TestStatsUpdateInfo|TestInit|TestVolumes|TestStopTimeouts)$'}
 if [ $# -eq 0 ]; then
 	GO=${GO:-$(command -v go 2>/dev/null || ls /usr/local/go/bin/go /usr/lib/go-1.23/bin/go 2>/dev/null | head -1)}

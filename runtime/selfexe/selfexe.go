@@ -10,7 +10,6 @@
 package selfexe
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -74,7 +73,17 @@ func readOnlyMount() (*os.File, int, error) {
 	if err != nil {
 		return nil, -1, fmt.Errorf("find own binary: %w", err)
 	}
-	mnt, err := overlayView(filepath.Dir(exe), false)
+	// An overlay without an upper layer needs two lower ones; an empty
+	// read-only tmpfs is the second.
+	empty, err := detachedMount("tmpfs", [][2]string{{"size", "4k"}, {"mode", "0500"}})
+	if err != nil {
+		return nil, -1, err
+	}
+	defer unix.Close(empty)
+	mnt, err := detachedMount("overlay", [][2]string{
+		{"lowerdir+", filepath.Dir(exe)},
+		{"lowerdir+", "/proc/self/fd/" + strconv.Itoa(empty)},
+	})
 	if err != nil {
 		return nil, -1, err
 	}
@@ -84,30 +93,6 @@ func readOnlyMount() (*os.File, int, error) {
 		return nil, -1, fmt.Errorf("open own binary through overlay: %w", err)
 	}
 	return os.NewFile(uintptr(fd), "berth-runtime (read-only)"), mnt, nil
-}
-
-// overlayView makes a detached, read-only overlayfs mount of dir alone.
-// Kernels before 6.8 (Debian 12's 6.1) do not know "lowerdir+": there, or
-// with legacy set, the layers go in one "lowerdir" option, escaped.
-func overlayView(dir string, legacy bool) (int, error) {
-	// An overlay without an upper layer needs two lower ones; an empty
-	// read-only tmpfs is the second.
-	empty, err := detachedMount("tmpfs", [][2]string{{"size", "4k"}, {"mode", "0500"}})
-	if err != nil {
-		return -1, err
-	}
-	defer unix.Close(empty)
-	second := "/proc/self/fd/" + strconv.Itoa(empty)
-	if !legacy {
-		mnt, err := detachedMount("overlay", [][2]string{{"lowerdir+", dir}, {"lowerdir+", second}})
-		if err == nil || !errors.Is(err, unix.EINVAL) {
-			return mnt, err
-		}
-	}
-	// Before 6.5 the options reach overlayfs as one comma-separated
-	// string, so a comma is escaped too.
-	esc := strings.NewReplacer(`\`, `\\`, ":", `\:`, ",", `\,`)
-	return detachedMount("overlay", [][2]string{{"lowerdir", esc.Replace(dir) + ":" + second}})
 }
 
 // detachedMount creates a read-only, nosuid, nodev mount of fstype that is

@@ -270,36 +270,3 @@ func TestOpenWith(t *testing.T) {
 		own3.Close()
 	}
 }
-
-// TestOverlayViewLegacy: the view works with the one-option "lowerdir"
-// that kernels before 6.8 take, also for a directory whose name has the
-// characters it escapes; nothing can be written through it.
-func TestOverlayViewLegacy(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), `a:b\c,d`)
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "bin"), []byte("content"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, legacy := range []bool{true, false} {
-		mnt, err := overlayView(dir, legacy)
-		if err != nil {
-			t.Fatalf("legacy %v: %v", legacy, err)
-		}
-		fd, err := unix.Openat(mnt, "bin", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			unix.Close(mnt)
-			t.Fatalf("legacy %v: open through the view: %v", legacy, err)
-		}
-		f := os.NewFile(uintptr(fd), "bin")
-		if b, err := io.ReadAll(f); err != nil || string(b) != "content" {
-			t.Errorf("legacy %v: read %q, %v", legacy, b, err)
-		}
-		if _, err := unix.Openat(mnt, "bin", unix.O_WRONLY|unix.O_CLOEXEC, 0); !errors.Is(err, unix.EROFS) {
-			t.Errorf("legacy %v: open for writing: %v, want EROFS", legacy, err)
-		}
-		f.Close()
-		unix.Close(mnt)
-	}
-}

@@ -152,8 +152,9 @@ func (sp *spawn) start() (*started, error) {
 	// On cgroup v1 the first move into a cgroup waits for an RCU grace
 	// period (8 ms or more); later moves do not. Moving this first process
 	// (berth-runtime-init is the container's init; nsexec forks it and
-	// exits) starts that wait now, while the namespaces are made, if nothing has (berth-runtime's cgprime);
-	// whether the move lands does not matter, and one hierarchy is enough. The
+	// exits) starts that wait now, while the namespaces are made, if
+	// nothing has (berth-runtime's cgprime); whether the move lands does
+	// not matter, and one hierarchy is enough. The
 	// process stays our unreaped child until the move is done, so its pid
 	// cannot name another process meanwhile. When this start is to make
 	// the cgroup, it is made first, in the same goroutine.

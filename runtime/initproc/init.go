@@ -22,10 +22,10 @@ import (
 // thread, since credentials and capabilities are set per thread and
 // execve keeps the caller's.
 func Main() {
-	// Started by nsexec this is done already. Without (berth-runtime-init,
-	// in new namespaces only) no process of the container exists yet;
-	// from here on none may ptrace this one or open its /proc files (exe,
-	// fd, mem) until it executes the user's program.
+	// nsexec has done this already. berth-runtime-init does it here, in a
+	// new pid namespace no other process is in yet: from here on no
+	// process of the container may ptrace this one or open its /proc
+	// files (exe, fd, mem) until it executes the user's program.
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		fmt.Fprintln(os.Stderr, "berth-runtime init: prctl(PR_SET_DUMPABLE):", err)
 		os.Exit(1)
@@ -35,12 +35,12 @@ func Main() {
 		fmt.Fprintln(os.Stderr, "berth-runtime init:", err)
 		os.Exit(1)
 	}
-	// run returns only on failure: on success the process has become the
-	// user's program.
 	if v := os.Getenv(EnvProtocol); v != Protocol {
 		err = fmt.Errorf("the runtime speaks init protocol %q, this init %q: berth-runtime and berth-runtime-init are from different builds", v, Protocol)
 	} else {
 		os.Unsetenv(EnvProtocol)
+		// run returns only on failure: on success the process has
+		// become the user's program.
 		err = run(sock)
 	}
 	_ = json.NewEncoder(sock).Encode(Message{Type: MsgError, Error: err.Error()})

@@ -30,7 +30,8 @@ type process struct {
 }
 
 // prepare applies everything of process except execve itself, in runc's
-// order: descriptors, rlimits, terminal, keyring, cwd (when root may enter
+// order: descriptors, rlimits, ignored signals back to their default,
+// terminal, keyring, cwd (when root may enter
 // it), seccomp (without noNewPrivileges), bounding set, user, cwd (as the
 // user), capabilities, umask, no_new_privs. Errors
 // surface here, before create reports ready. With noNewPrivileges the
@@ -50,6 +51,10 @@ func prepare(cfg *Config, pty *os.File) (*process, error) {
 		return nil, fmt.Errorf("mark descriptors close-on-exec: %w", err)
 	}
 	if err := setRlimits(p.Rlimits); err != nil {
+		return nil, err
+	}
+	// Before the seccomp filter, which may not allow rt_sigaction.
+	if err := resetIgnoredSignals(); err != nil {
 		return nil, err
 	}
 	if pty != nil {

@@ -97,3 +97,38 @@ func TestInitProtocol(t *testing.T) {
 		t.Errorf("init's reply %q; want an error naming the different builds", reply)
 	}
 }
+
+// TestIgnoredSignalsReset: a runtime started with SIGHUP and SIGINT
+// ignored (under nohup, or from a shell that ignores them) does not hand
+// that on: the container's process starts with every signal at its
+// default, by either init.
+func TestIgnoredSignalsReset(t *testing.T) {
+	for _, c := range []struct{ name, bin string }{{"berth-runtime-init", binary}, {"nsexec", runtimeAlone(t)}} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t)
+			b := newBundle(t, "cat", "/proc/self/status")
+			out := tempFile(t)
+			// Detached, as berth's monitor runs it: a foreground run
+			// relays signals, and so handles (and resets) them itself.
+			id := e.id()
+			cmd := exec.Command("sh", "-c", `trap "" HUP INT; exec "$0" "$@"`, c.bin, "--root", e.root, "run", "--detach", "--bundle", b.save(t), id)
+			cmd.Stdout, cmd.Stderr = out, out
+			if err := cmd.Run(); err != nil {
+				t.Fatalf("run: %v: %s", err, readBack(t, out))
+			}
+			e.bin = c.bin
+			e.waitStatus(id, "stopped")
+			e.mustRun("delete", id)
+			status := readBack(t, out)
+			var ignored string
+			for _, line := range strings.Split(status, "\n") {
+				if v, ok := strings.CutPrefix(line, "SigIgn:"); ok {
+					ignored = strings.TrimSpace(v)
+				}
+			}
+			if ignored != "0000000000000000" {
+				t.Errorf("the container's process ignores signals (SigIgn %q), want none:\n%s", ignored, status)
+			}
+		})
+	}
+}

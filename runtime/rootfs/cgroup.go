@@ -22,7 +22,7 @@ func (s *setup) mountCgroup(dest string, o spec.MountOptions) error {
 	// namespace's root, which is init's cgroup then; bound directories
 	// only need to exist.
 	paths := s.cfg.CgroupPaths
-	_, v2 := paths[""]
+	unified, v2 := paths[""]
 	fresh := (v2 && s.cfg.CgroupNS) || len(paths) == 0
 	wait := s.cfg.WaitCgroup
 	if !fresh && s.cfg.WaitCgroupMade != nil {
@@ -33,12 +33,12 @@ func (s *setup) mountCgroup(dest string, o spec.MountOptions) error {
 			return err
 		}
 	}
-	if p, ok := paths[""]; ok || len(paths) == 0 {
+	if v2 || len(paths) == 0 {
 		if fresh {
 			m := specs.Mount{Source: "cgroup", Type: "cgroup2", Destination: dest}
 			return s.mountFS(m, dest, o)
 		}
-		return s.mountBind(specs.Mount{Source: p, Destination: dest}, dest, o)
+		return s.mountBind(specs.Mount{Source: unified, Destination: dest}, dest, o)
 	}
 	tmpfsOpts := o
 	tmpfsOpts.Flags &^= unix.MS_RDONLY

@@ -41,11 +41,17 @@ type Container struct {
 	// RuntimeRoot is the runtime's --root for this container, fixed when
 	// it is created (under the run root then); empty in the records of
 	// an older berth, which kept it in <root>/runtime.
-	RuntimeRoot string            `json:"RuntimeRoot,omitempty"`
-	Labels      map[string]string `json:"Labels,omitempty"`
-	Restart     RestartPolicy     `json:"RestartPolicy"`
-	AutoRemove  bool              `json:"AutoRemove"`
-	StopSignal  string            `json:"StopSignal,omitempty"`
+	RuntimeRoot string `json:"RuntimeRoot,omitempty"`
+	// RunDir holds the container's volatile files: its monitor's pid,
+	// state files and sockets, and the runtime's pid file. It is under
+	// the run root (a tmpfs), fixed when the container is created; empty
+	// in the records of an older berth, which kept them in the container
+	// directory.
+	RunDir     string            `json:"RunDir,omitempty"`
+	Labels     map[string]string `json:"Labels,omitempty"`
+	Restart    RestartPolicy     `json:"RestartPolicy"`
+	AutoRemove bool              `json:"AutoRemove"`
+	StopSignal string            `json:"StopSignal,omitempty"`
 	// StopTimeout is seconds to wait after StopSignal before KILL.
 	StopTimeout int  `json:"StopTimeout"`
 	TTY         bool `json:"Tty"`

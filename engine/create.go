@@ -73,6 +73,7 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (_ *Container, err
 		Pending:     self(),
 		Net:         o.Net,
 		RuntimeRoot: filepath.Join(e.runRoot, "runtime"),
+		RunDir:      filepath.Join(e.runRoot, "containers", id),
 	}
 	_, c.Snapshotter = e.images.Snapshots()
 	if o.StopTimeout != nil {
@@ -110,6 +111,9 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (_ *Container, err
 	dir := e.dir(id)
 	rootfs := filepath.Join(dir, "rootfs")
 	if err := os.MkdirAll(rootfs, 0o700); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(c.RunDir, 0o700); err != nil {
 		return nil, err
 	}
 	if o.StartAfter && !o.Spec.TTY {

@@ -111,6 +111,15 @@ func (e *Engine) runtimeRoot(c *Container) string {
 	return filepath.Join(e.root, "runtime")
 }
 
+// runDir is the directory of c's volatile files (Container.RunDir): the
+// container directory for a record of an older berth.
+func (e *Engine) runDir(c *Container) string {
+	if c.RunDir != "" {
+		return c.RunDir
+	}
+	return e.dir(c.ID)
+}
+
 // selfCommand is the start of a command line that runs berth on this
 // engine's root (the monitor's exit commands, the DNS server).
 func (e *Engine) selfCommand() []string {

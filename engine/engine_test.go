@@ -82,6 +82,16 @@ func testEngine(t *testing.T) *Engine {
 	return e
 }
 
+// runDirOf is the run directory of container id (its monitor's files).
+func runDirOf(t *testing.T, e *Engine, id string) string {
+	t.Helper()
+	c, err := e.Lookup(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e.runDir(c)
+}
+
 func TestLifecycle(t *testing.T) {
 	ctx := context.Background()
 	e := testEngine(t)

@@ -142,7 +142,7 @@ func (e *Engine) Attach(ctx context.Context, c *Container) (net.Conn, error) {
 	if !c.State.Running {
 		return nil, fmt.Errorf("you cannot attach to a stopped container, start it first")
 	}
-	conn, err := monitor.DialIn(e.dir(c.ID), monitor.AttachSock)
+	conn, err := monitor.DialIn(e.runDir(c), monitor.AttachSock)
 	if err == nil {
 		e.Emit(c, "attach", nil)
 	}

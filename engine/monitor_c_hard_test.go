@@ -19,7 +19,7 @@ import (
 // monitorPid is the pid of the container's monitor.
 func monitorPid(t *testing.T, e *Engine, id string) int {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(e.dir(id), monitor.PidFile))
+	b, err := os.ReadFile(filepath.Join(runDirOf(t, e, id), monitor.PidFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestMonitorStdinClosedIdle(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	assertIdle(t, e, c.ID)
 	// A client's stdin still goes nowhere without harm.
-	conn, err := monitor.DialIn(e.dir(c.ID), monitor.AttachSock)
+	conn, err := monitor.DialIn(e.runDir(c), monitor.AttachSock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func waitRestarts(t *testing.T, e *Engine, id string, n int) {
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		var run monitor.Run
-		if monitor.ReadJSON(e.dir(id), monitor.RunFile, &run) == nil && run.RestartCount >= n {
+		if monitor.ReadJSON(runDirOf(t, e, id), monitor.RunFile, &run) == nil && run.RestartCount >= n {
 			return
 		}
 		if time.Now().After(deadline) {
@@ -206,7 +206,7 @@ func TestMonitorOutOfDescriptors(t *testing.T) {
 		}
 	}()
 	for i := 0; i < limit+20; i++ {
-		conn, err := monitor.DialIn(e.dir(c.ID), monitor.AttachSock)
+		conn, err := monitor.DialIn(e.runDir(c), monitor.AttachSock)
 		if err != nil {
 			break // the listen backlog is full
 		}
@@ -222,7 +222,7 @@ func TestMonitorOutOfDescriptors(t *testing.T) {
 	}
 	conns = nil
 	time.Sleep(200 * time.Millisecond)
-	conn, err := monitor.DialIn(e.dir(c.ID), monitor.AttachSock)
+	conn, err := monitor.DialIn(e.runDir(c), monitor.AttachSock)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,7 +64,7 @@ func TestMonitorBackPressure(t *testing.T) {
 					}
 					r.n += len(data)
 					if r.n > total/2 && r.hwm == 0 {
-						r.hwm = monitorHWM(e.dir(c.ID))
+						r.hwm = monitorHWM(e.runDir(c))
 					}
 				case monitor.FrameExit:
 					r.code = int(int32(uint32(data[0])<<24 | uint32(data[1])<<16 | uint32(data[2])<<8 | uint32(data[3])))
@@ -160,7 +160,7 @@ func TestMonitorStopDuringBackoff(t *testing.T) {
 	for {
 		var run monitor.Run
 		var exit monitor.Exit
-		if monitor.ReadJSON(e.dir(c.ID), monitor.RunFile, &run) == nil && run.RestartCount >= 5 &&
+		if monitor.ReadJSON(e.runDir(c), monitor.RunFile, &run) == nil && run.RestartCount >= 5 &&
 			monitor.ReadJSON(e.dir(c.ID), monitor.ExitFile, &exit) == nil && exit.FinishedAt.After(run.StartedAt) {
 			break
 		}
@@ -180,7 +180,7 @@ func TestMonitorStopDuringBackoff(t *testing.T) {
 	if err := monitor.ReadJSON(e.dir(c.ID), monitor.ExitFile, &exit); err != nil || exit.ExitCode != 1 {
 		t.Errorf("exit %+v, %v", exit, err)
 	}
-	for i := 0; e.monitorAlive(c.ID); i++ {
+	for i := 0; e.monitorAlive(c); i++ {
 		if i > 100 {
 			t.Fatal("the monitor did not end")
 		}
@@ -259,7 +259,7 @@ func TestMonitorHostileFrames(t *testing.T) {
 	if _, err := e.Start(ctx, c.ID, nil); err != nil {
 		t.Fatal(err)
 	}
-	good, err := monitor.DialIn(e.dir(c.ID), monitor.AttachSock)
+	good, err := monitor.DialIn(e.runDir(c), monitor.AttachSock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +272,7 @@ func TestMonitorHostileFrames(t *testing.T) {
 		{monitor.FrameStdin, 0, 0x20, 0, 0},          // 2 MiB: over the limit
 		{monitor.FrameStdin, 0, 0, 0, 0},             // close stdin (there is none)
 	} {
-		conn, err := monitor.DialIn(e.dir(c.ID), monitor.AttachSock)
+		conn, err := monitor.DialIn(e.runDir(c), monitor.AttachSock)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -211,7 +211,7 @@ func TestSnapshotterRecorded(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The exit command is on the monitor's command line (no file records it).
-	pidText, err := os.ReadFile(filepath.Join(n.dir(c.ID), monitor.PidFile))
+	pidText, err := os.ReadFile(filepath.Join(n.runDir(c), monitor.PidFile))
 	if err != nil {
 		t.Fatal(err)
 	}

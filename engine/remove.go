@@ -60,15 +60,15 @@ func (e *Engine) Remove(ctx context.Context, ref string, force, volumes bool) er
 // idempotent, so it also finishes a create or a remove that was killed.
 func (e *Engine) cleanup(ctx context.Context, c *Container) error {
 	dir := e.dir(c.ID)
-	_ = os.WriteFile(filepath.Join(dir, monitor.StopRequested), nil, 0o600)
+	_ = os.WriteFile(filepath.Join(e.runDir(c), monitor.StopRequested), nil, 0o600)
 	// The runtime kills and deletes the container (and its cgroup), if its
 	// monitor has not deleted it already (or is not deleting it now: see
 	// removeSelf) ...
-	if !e.monitorDeletes(c.ID) {
+	if !e.monitorDeletes(c) {
 		e.runtimeDelete(c)
 	}
 	// ... and the monitor, which then has nothing to watch, goes too.
-	e.killMonitor(c.ID)
+	e.killMonitor(c)
 	e.teardownNetwork(c)
 	if err := snapshot.Unmount(filepath.Join(dir, "rootfs")); err != nil {
 		return fmt.Errorf("remove container %s: %w", c.Name, err)
@@ -83,6 +83,9 @@ func (e *Engine) cleanup(ctx context.Context, c *Container) error {
 		return err
 	}
 	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("remove container %s: %w", c.Name, err)
+	}
+	if err := os.RemoveAll(e.runDir(c)); err != nil {
 		return fmt.Errorf("remove container %s: %w", c.Name, err)
 	}
 	_ = os.Remove(filepath.Join(e.root, "containers", "."+c.ID+".lock"))
@@ -103,9 +106,9 @@ func (e *Engine) cleanup(ctx context.Context, c *Container) error {
 
 // killMonitor ends the container's monitor, if it runs, and waits a
 // little for it to go.
-func (e *Engine) killMonitor(id string) {
-	b, err := os.ReadFile(filepath.Join(e.dir(id), monitor.PidFile))
-	if err != nil || !e.monitorAlive(id) {
+func (e *Engine) killMonitor(c *Container) {
+	b, err := os.ReadFile(filepath.Join(e.runDir(c), monitor.PidFile))
+	if err != nil || !e.monitorAlive(c) {
 		return
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
@@ -115,13 +118,13 @@ func (e *Engine) killMonitor(id string) {
 	if err != nil || pid == os.Getppid() {
 		return
 	}
-	if _, ok := e.removers.get(id); ok {
+	if _, ok := e.removers.get(c.ID); ok {
 		return
 	}
 	_ = unix.Kill(pid, unix.SIGKILL)
 	// A killed monitor is usually gone within a millisecond: poll finely
 	// first, then every 10 ms, for about a second in all.
-	for i := 0; i < 190 && e.monitorAlive(id); i++ {
+	for i := 0; i < 190 && e.monitorAlive(c); i++ {
 		time.Sleep(pollStep(i))
 	}
 }
@@ -207,11 +210,12 @@ func (e *Engine) runtimeDelete(c *Container) {
 
 // AwaitRemoval waits up to d for a --rm container's monitor to remove it,
 // then removes it itself.
-func (e *Engine) AwaitRemoval(ctx context.Context, id string, d time.Duration) {
+func (e *Engine) AwaitRemoval(ctx context.Context, c *Container, d time.Duration) {
+	id := c.ID
 	if e.removeSelf(ctx, id, time.Now().Add(d)) {
 		return
 	}
-	remover := e.removerOf(id) // it ends after the removal's last volume and event
+	remover := e.removerOf(c) // it ends after the removal's last volume and event
 	for i, deadline := 0, time.Now().Add(d); time.Now().Before(deadline); i++ {
 		if i > 0 {
 			time.Sleep(pollStep(i))

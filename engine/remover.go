@@ -13,13 +13,13 @@ import (
 // removerOf is the container's monitor, which runs its --rm removal (nil
 // when it has none): the removal has ended, volumes and events included,
 // when the monitor has.
-func (e *Engine) removerOf(id string) *ProcessRef {
-	if !e.monitorAlive(id) {
+func (e *Engine) removerOf(c *Container) *ProcessRef {
+	if !e.monitorAlive(c) {
 		// Gone already, or its pid is another process's now: waiting for
 		// that one would hold `run --rm` up to its deadline.
 		return nil
 	}
-	b, err := os.ReadFile(filepath.Join(e.dir(id), monitor.PidFile))
+	b, err := os.ReadFile(filepath.Join(e.runDir(c), monitor.PidFile))
 	if err != nil {
 		return nil
 	}

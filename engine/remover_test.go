@@ -16,10 +16,11 @@ import (
 func TestRemoverOfReusedPid(t *testing.T) {
 	e := &Engine{root: t.TempDir()}
 	id := "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-	if err := os.MkdirAll(e.dir(id), 0o700); err != nil {
+	c := &Container{ID: id, RunDir: filepath.Join(t.TempDir(), "containers", id)}
+	if err := os.MkdirAll(e.runDir(c), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if r := e.removerOf(id); r != nil {
+	if r := e.removerOf(c); r != nil {
 		t.Errorf("no monitor.pid: remover %+v, want none", r)
 	}
 	other := exec.Command("sleep", "30")
@@ -28,10 +29,10 @@ func TestRemoverOfReusedPid(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = other.Process.Kill(); _ = other.Wait() })
 	pid := []byte(strconv.Itoa(other.Process.Pid))
-	if err := os.WriteFile(filepath.Join(e.dir(id), monitor.PidFile), pid, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(e.runDir(c), monitor.PidFile), pid, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if r := e.removerOf(id); r != nil {
+	if r := e.removerOf(c); r != nil {
 		t.Errorf("monitor.pid naming %v: remover %+v, want none", other.Args, r)
 	}
 }

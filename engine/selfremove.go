@@ -92,10 +92,10 @@ func (e *Engine) removeSelf(ctx context.Context, id string, deadline time.Time) 
 // delete it and this process need not: a container this process removes
 // itself whose exit the monitor recorded (it deletes the container right
 // after, and removeSelf makes sure it did).
-func (e *Engine) monitorDeletes(id string) bool {
-	if _, ok := e.removers.get(id); !ok {
+func (e *Engine) monitorDeletes(c *Container) bool {
+	if _, ok := e.removers.get(c.ID); !ok {
 		return false
 	}
 	var exit monitor.Exit
-	return monitor.ReadJSON(e.dir(id), monitor.ExitFile, &exit) == nil && exit.Final
+	return monitor.ReadJSON(e.dir(c.ID), monitor.ExitFile, &exit) == nil && exit.Final
 }

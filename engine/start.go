@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -40,9 +41,14 @@ func (e *Engine) Start(ctx context.Context, ref string, attach func(net.Conn) er
 	if c.State.Running || c.State.Restarting {
 		return c, nil
 	}
-	dir := e.dir(c.ID)
-	for _, f := range []string{monitor.ExitFile, monitor.RunFile, monitor.StopRequested, monitor.InitPidFile} {
-		_ = os.Remove(filepath.Join(dir, f))
+	rd := e.runDir(c)
+	_ = os.Remove(filepath.Join(e.dir(c.ID), monitor.ExitFile))
+	for _, f := range []string{monitor.RunFile, monitor.StopRequested, monitor.InitPidFile} {
+		_ = os.Remove(filepath.Join(rd, f))
+	}
+	// Gone after a reboot, with the tmpfs it was on.
+	if err := os.MkdirAll(rd, 0o700); err != nil {
+		return nil, err
 	}
 	// A stale runtime container (a monitor killed before it deleted it).
 	e.runtimeDelete(c)
@@ -72,12 +78,17 @@ func (e *Engine) Start(ctx context.Context, ref string, attach func(net.Conn) er
 	// once the process runs, not while it starts (a few ms sooner): a
 	// `run -d --init` and an immediate `stop` then signalled berth-init
 	// before its handlers were set more often (a PID 1 drops the signal).
+	// The status "running" outlives the monitor's files on the tmpfs:
+	// after a reboot it tells a container that ran from one never started
+	// (refresh).
 	created, unsaved := e.unsaved.take(c.ID)
+	startedAt := time.Now().UTC()
 	cur, err := e.modify(c.ID, func(r *Container) error {
 		if unsaved {
 			created.apply(r)
 		}
 		r.State.Paused, r.Pending = false, nil
+		r.State.Status, r.State.StartedAt = StatusRunning, startedAt
 		return nil
 	})
 	if err != nil {
@@ -94,7 +105,7 @@ func (e *Engine) Start(ctx context.Context, ref string, attach func(net.Conn) er
 // monitorConfig is the command line of c's monitor.
 func (e *Engine) monitorConfig(c *Container) monitor.Config {
 	cfg := monitor.Config{
-		ID: c.ID, Dir: e.dir(c.ID), Runtime: c.Runtime, RuntimeRoot: e.runtimeRoot(c),
+		ID: c.ID, Dir: e.dir(c.ID), RunDir: e.runDir(c), Runtime: c.Runtime, RuntimeRoot: e.runtimeRoot(c),
 		TTY: c.TTY, OpenStdin: c.OpenStdin, LogMaxSize: c.LogMaxSize, LogMaxFiles: c.LogMaxFiles,
 		Restart: c.Restart.Name, MaxRetries: c.Restart.MaximumRetryCount,
 		EventsLog: filepath.Join(e.root, events.LogFile), Name: strings.TrimPrefix(c.Name, "/"),
@@ -214,7 +225,7 @@ func (e *Engine) startMonitor(c *Container, m *monitorProc, attach func(net.Conn
 		return 0, err
 	}
 	if attach != nil {
-		conn, err := monitor.DialIn(e.dir(c.ID), monitor.AttachSock)
+		conn, err := monitor.DialIn(e.runDir(c), monitor.AttachSock)
 		if err != nil {
 			return 0, fmt.Errorf("attach: %w", err)
 		}

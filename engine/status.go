@@ -13,11 +13,10 @@ import (
 // refresh derives the container's state from its monitor's files, so it
 // is right whichever berth command (or none) saw it change.
 func (e *Engine) refresh(c *Container) {
-	dir := e.dir(c.ID)
 	var run monitor.Run
 	var exit monitor.Exit
-	haveRun := monitor.ReadJSON(dir, monitor.RunFile, &run) == nil
-	haveExit := monitor.ReadJSON(dir, monitor.ExitFile, &exit) == nil
+	haveRun := monitor.ReadJSON(e.runDir(c), monitor.RunFile, &run) == nil
+	haveExit := monitor.ReadJSON(e.dir(c.ID), monitor.ExitFile, &exit) == nil
 	st := &c.State
 	paused := st.Paused
 	if haveRun {
@@ -28,7 +27,7 @@ func (e *Engine) refresh(c *Container) {
 	case haveExit && (!haveRun || !exit.FinishedAt.Before(run.StartedAt)):
 		st.ExitCode, st.FinishedAt, st.OOMKilled, st.Error = exit.ExitCode, exit.FinishedAt, exit.OOMKilled, exit.Error
 		st.Pid, st.Running, st.Paused = 0, false, false
-		if !exit.Final && e.monitorAlive(c.ID) {
+		if !exit.Final && e.monitorAlive(c) {
 			st.Status, st.Restarting = StatusRestarting, true
 		} else {
 			st.Status, st.Restarting = StatusExited, false
@@ -39,12 +38,12 @@ func (e *Engine) refresh(c *Container) {
 		if paused {
 			st.Status = StatusPaused
 		}
-		if !e.monitorAlive(c.ID) {
+		if !e.monitorAlive(c) {
 			// The monitor was killed: nobody reaps or logs the container,
 			// which berth treats as gone (rm kills what is left).
 			st.Error = "the container's monitor is gone"
 		}
-	case haveRun && e.monitorAlive(c.ID):
+	case haveRun && e.monitorAlive(c):
 		// Exited a moment ago: the monitor is recording it.
 		st.Running, st.Restarting = true, false
 		st.Status = StatusRunning
@@ -55,9 +54,16 @@ func (e *Engine) refresh(c *Container) {
 		if st.Error == "" {
 			st.Error = "the container's monitor is gone; exit status unknown"
 		}
+	case st.Status == "" || st.Status == StatusCreated:
+		st.Status = StatusCreated
 	default:
-		if st.Status == "" {
-			st.Status = StatusCreated
+		// Started (Start recorded it), but neither running nor exited:
+		// its run directory went, with the tmpfs, in a reboot while it
+		// ran. Docker shows such a container as exited, 255.
+		st.Status, st.Running, st.Paused, st.Restarting = StatusExited, false, false, false
+		st.Pid, st.ExitCode = 0, 255
+		if st.Error == "" {
+			st.Error = "the container's monitor and run directory are gone (a reboot?); exit status unknown"
 		}
 	}
 }
@@ -81,8 +87,8 @@ func (e *Engine) containerAlive(id string, pid int) bool {
 }
 
 // monitorAlive tells whether the container's monitor runs.
-func (e *Engine) monitorAlive(id string) bool {
-	b, err := os.ReadFile(filepath.Join(e.dir(id), monitor.PidFile))
+func (e *Engine) monitorAlive(c *Container) bool {
+	b, err := os.ReadFile(filepath.Join(e.runDir(c), monitor.PidFile))
 	if err != nil {
 		return false
 	}
@@ -91,7 +97,7 @@ func (e *Engine) monitorAlive(id string) bool {
 		return false
 	}
 	cmd, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-	return err == nil && bytes.Contains(cmd, []byte("berth-monitor")) && bytes.Contains(cmd, []byte(id))
+	return err == nil && bytes.Contains(cmd, []byte("berth-monitor")) && bytes.Contains(cmd, []byte(c.ID))
 }
 
 // self returns this process as a ProcessRef.

@@ -33,7 +33,7 @@ func (e *Engine) Stop(ctx context.Context, ref string, timeout *int) (*Container
 	if timeout != nil {
 		t = *timeout
 	}
-	if err := os.WriteFile(filepath.Join(e.dir(c.ID), monitor.StopRequested), nil, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(e.runDir(c), monitor.StopRequested), nil, 0o600); err != nil {
 		return c, fmt.Errorf("stop %s: %w", c.Name, err)
 	}
 	sig := firstNonEmpty(c.StopSignal, "SIGTERM")
@@ -95,7 +95,7 @@ func (e *Engine) Kill(ctx context.Context, ref, signal string) (*Container, erro
 	// as Docker: a SIGHUP to reload a configuration does not.
 	norm := func(s string) string { return "SIG" + strings.TrimPrefix(strings.ToUpper(s), "SIG") }
 	if sig := norm(signal); sig == "SIGKILL" || sig == "SIG9" || sig == norm(firstNonEmpty(c.StopSignal, "SIGTERM")) {
-		_ = os.WriteFile(filepath.Join(e.dir(c.ID), monitor.StopRequested), nil, 0o600)
+		_ = os.WriteFile(filepath.Join(e.runDir(c), monitor.StopRequested), nil, 0o600)
 	}
 	return c, e.runtimeKill(c, signal)
 }

@@ -67,10 +67,13 @@ func TestRunPrestartedMonitor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !e.monitorAlive(c.ID) {
-		t.Fatal("no monitor before Start: Create did not start it")
+	// It writes its pid file once started: give it a moment.
+	for end := time.Now().Add(5 * time.Second); !e.monitorAlive(c); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatal("no monitor before Start: Create did not start it")
+		}
 	}
-	if _, err := os.Stat(filepath.Join(e.dir(c.ID), monitor.RunFile)); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(e.runDir(c), monitor.RunFile)); !os.IsNotExist(err) {
 		t.Fatalf("the monitor started the container before the go-ahead: %v", err)
 	}
 	// The runtime is started too (berth-runtime: --prestart), and waits
@@ -109,10 +112,12 @@ func TestRunPrestartedMonitor(t *testing.T) {
 	if len(list) != 1 {
 		t.Errorf("%d containers after the failed Create, want the first one only", len(list))
 	}
-	ents, _ := os.ReadDir(filepath.Join(e.root, "containers"))
-	for _, d := range ents {
-		if d.IsDir() && d.Name() != c.ID {
-			t.Errorf("the failed Create left %s", d.Name())
+	for _, dir := range []string{filepath.Join(e.root, "containers"), filepath.Join(e.runRoot, "containers")} {
+		ents, _ := os.ReadDir(dir)
+		for _, d := range ents {
+			if d.IsDir() && d.Name() != c.ID {
+				t.Errorf("the failed Create left %s in %s", d.Name(), dir)
+			}
 		}
 	}
 

@@ -9,7 +9,12 @@
  *     [--open-stdin] [--prestart] [--log-max-size N] [--log-max-files N]
  *     [--restart POLICY] [--max-retries N] [--events PATH] [--name NAME]
  *     [--image IMAGE] [--label KEY=VALUE]... [--exit-command ARG]...
- *     CONTAINER_DIR
+ *     [--run-dir DIR] CONTAINER_DIR
+ *
+ * CONTAINER_DIR is the OCI bundle and holds container.log and exit.json
+ * (which outlive a reboot); the run directory (CONTAINER_DIR if not
+ * given) the monitor's other files: its pid, run.json, the runtime's pid
+ * file, stop-requested, the sockets and its own monitor.log.
  *
  * berth-monitor --log-test PATH MAX_SIZE MAX_FILES runs only the log
  * writer on records read from stdin (engine/monitor's tests);
@@ -89,6 +94,8 @@ static int parse(struct mon *m, int argc, char **argv)
 			m->name = v;
 		else if (strcmp(a, "--image") == 0)
 			m->image = v;
+		else if (strcmp(a, "--run-dir") == 0)
+			m->rundir = v;
 		else if (strcmp(a, "--log-max-size") == 0) {
 			if (num(v, -(1LL << 62), 1LL << 62, &m->log_max_size) < 0)
 				return usage("bad --log-max-size");
@@ -116,9 +123,11 @@ static int parse(struct mon *m, int argc, char **argv)
 	if (i != argc - 1)
 		return usage("one container directory expected");
 	m->dir = argv[i];
+	if (!m->rundir)
+		m->rundir = m->dir;
 	if (!m->id || !*m->id || strchr(m->id, '/') || !m->runtime || !*m->runtime || !m->runtime_root ||
-	    m->dir[0] != '/')
-		return usage("--id, --runtime, --runtime-root and an absolute directory are needed");
+	    m->dir[0] != '/' || m->rundir[0] != '/')
+		return usage("--id, --runtime, --runtime-root and absolute directories are needed");
 	return 0;
 }
 
@@ -173,19 +182,24 @@ int main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "--frame-test") == 0)
 		return frame_test(argc, argv);
 	struct mon m = {0};
-	m.dirfd = m.epfd = m.sigfd = m.lnfd = m.in_fd = m.remover = m.pre.go = m.pre.pid = -1;
+	m.dirfd = m.cdirfd = m.epfd = m.sigfd = m.lnfd = m.in_fd = m.remover = m.pre.go = m.pre.pid = -1;
 	for (int i = 0; i < 2; i++)
 		m.pre.in[i] = m.pre.o[i] = m.pre.e[i] = -1;
 	m.out[0] = m.out[1] = -1;
 	int r = parse(&m, argc, argv);
 	if (r)
 		return r;
-	m.dirfd = open(m.dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	m.dirfd = open(m.rundir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (m.dirfd < 0) {
-		fprintf(stderr, "berth-monitor: %s: %s\n", m.dir, strerror(errno));
+		fprintf(stderr, "berth-monitor: %s: %s\n", m.rundir, strerror(errno));
 		return 1;
 	}
 	mlog_open(m.dirfd);
+	m.cdirfd = open(m.dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (m.cdirfd < 0) {
+		mlog("ERROR", "%s: %s", m.dir, strerror(errno));
+		return 1;
+	}
 	int sync = 3;
 	if (fcntl(sync, F_SETFD, FD_CLOEXEC) < 0) {
 		mlog("ERROR", "no start handshake on descriptor 3: %s", strerror(errno));

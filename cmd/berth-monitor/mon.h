@@ -112,6 +112,7 @@ struct rtrun {
 struct mon {
 	/* configuration (the command line) */
 	const char *id, *dir, *runtime, *runtime_root, *restart;
+	const char *rundir; /* the volatile files' directory (dirfd) */
 	const char *events, *name, *image;
 	struct label *labels;
 	size_t nlabels;
@@ -121,7 +122,8 @@ struct mon {
 	bool prestart; /* the runtime takes --wait-fd: start it early */
 	long long log_max_size, log_max_files, max_retries;
 
-	int dirfd, epfd, sigfd, lnfd;
+	int dirfd, epfd, sigfd, lnfd; /* dirfd: rundir */
+	int cdirfd;                   /* dir: exit.json, which outlives a reboot */
 	uint32_t ln_ev; /* 0 while out of descriptors: accept is retried later */
 	struct logw log;
 	struct client *clients;

@@ -158,7 +158,7 @@ static char **argv_runtime(struct mon *m, const char *const *args, size_t extra)
 static char **argv_bundle(struct mon *m, const char *verb, const char *const *more, char *pidfile, size_t n,
 			  size_t extra, size_t *at, struct buf *err)
 {
-	if ((size_t)snprintf(pidfile, n, "%s/init.pid", m->dir) >= n) {
+	if ((size_t)snprintf(pidfile, n, "%s/init.pid", m->rundir) >= n) {
 		buf_str(err, "container directory name too long");
 		return NULL;
 	}

@@ -184,7 +184,7 @@ static int write_exit(struct mon *m, int code, const struct timespec *t, bool oo
 	if (r == 0)
 		r = buf_printf(&b, ",\"final\":%s}", final ? "true" : "false");
 	if (r == 0)
-		r = write_file_at(m->dirfd, "exit.json", &b);
+		r = write_file_at(m->cdirfd, "exit.json", &b);
 	buf_free(&b);
 	return r;
 }

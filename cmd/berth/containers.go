@@ -92,7 +92,7 @@ func newRunCommand(g *globals) *cobra.Command {
 			if f.rm && !detached {
 				// The monitor removes it (also when this command is killed);
 				// wait for that, and do it here should the monitor not.
-				e.AwaitRemoval(ctx, c.ID, 10*time.Second)
+				e.AwaitRemoval(ctx, c, 10*time.Second)
 			}
 			if err != nil {
 				return err

@@ -17,7 +17,9 @@ import (
 	"time"
 )
 
-// Files in the container directory the monitor reads and writes.
+// Files the monitor reads and writes: LogFile and ExitFile in the
+// container directory (they outlive a reboot), the others in its run
+// directory (Config.RunDir).
 const (
 	PidFile     = "monitor.pid"  // the monitor's pid
 	RunFile     = "run.json"     // Run: the container's current process
@@ -38,6 +40,9 @@ type Config struct {
 	ID string `json:"id"`
 	// Dir is the container directory and OCI bundle.
 	Dir string `json:"dir"`
+	// RunDir holds the monitor's files but the log and the exit (a
+	// tmpfs's directory: they do not outlive a reboot); Dir if empty.
+	RunDir string `json:"runDir,omitempty"`
 	// Runtime is the OCI runtime binary and RuntimeRoot its --root.
 	Runtime     string `json:"runtime"`
 	RuntimeRoot string `json:"runtimeRoot"`
@@ -80,6 +85,9 @@ func (c Config) Args() []string {
 	}
 	if c.Prestart {
 		a = append(a, "--prestart")
+	}
+	if c.RunDir != "" && c.RunDir != c.Dir {
+		a = append(a, "--run-dir", c.RunDir)
 	}
 	keys := make([]string, 0, len(c.Labels))
 	for k := range c.Labels {

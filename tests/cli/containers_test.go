@@ -112,7 +112,7 @@ func TestRestartPolicyAndKilledMonitor(t *testing.T) {
 	}
 	// Kill -9 of a monitor: the container shows as exited, rm cleans up.
 	id := strings.TrimSpace(e.must("run", "-d", "busybox", "sleep", "100"))
-	pidb, err := os.ReadFile(filepath.Join(e.root, "containers", id, "monitor.pid"))
+	pidb, err := os.ReadFile(monitorPidFile(id))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -113,6 +113,12 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
+// monitorPidFile is container id's monitor.pid, in its run directory
+// under the run root TestMain set.
+func monitorPidFile(id string) string {
+	return filepath.Join(os.Getenv("BERTH_RUNROOT"), "containers", id, "monitor.pid")
+}
+
 // withBusybox gives the env a busybox:latest image.
 func (e *env) withBusybox() *env {
 	e.t.Helper()

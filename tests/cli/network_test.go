@@ -244,7 +244,7 @@ func TestNetworkLifecycles(t *testing.T) {
 	killMonitor := func(name string) {
 		t.Helper()
 		id := strings.TrimSpace(e.must("inspect", "-f", "{{.Id}}", name))
-		b, err := os.ReadFile(filepath.Join(e.root, "containers", id, "monitor.pid"))
+		b, err := os.ReadFile(monitorPidFile(id))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -344,14 +344,18 @@ func TestNetworkReboot(t *testing.T) {
 
 	// The reboot: processes die, mounts, links and rules vanish.
 	var pids []string
-	for _, pat := range []string{"containers/*/monitor.pid", "containers/*/init.pid", "networks/*/dns.pid"} {
-		files, _ := filepath.Glob(filepath.Join(e.root, pat))
-		for _, f := range files {
-			// A pid file may be stale and its pid another's process now:
-			// only a process of this test's berth is killed.
-			if b, err := os.ReadFile(f); err == nil && ownProcess(e, strings.TrimSpace(string(b))) {
-				pids = append(pids, strings.TrimSpace(string(b)))
-			}
+	ids := strings.Fields(e.must("ps", "-aq", "--no-trunc"))
+	var pidFiles []string
+	for _, id := range ids {
+		run := filepath.Join(os.Getenv("BERTH_RUNROOT"), "containers", id)
+		pidFiles = append(pidFiles, filepath.Join(run, "monitor.pid"), filepath.Join(run, "init.pid"))
+	}
+	dnsPids, _ := filepath.Glob(filepath.Join(e.root, "networks/*/dns.pid"))
+	for _, f := range append(pidFiles, dnsPids...) {
+		// A pid file may be stale and its pid another's process now:
+		// only a process of this test's berth is killed.
+		if b, err := os.ReadFile(f); err == nil && ownProcess(e, strings.TrimSpace(string(b))) {
+			pids = append(pids, strings.TrimSpace(string(b)))
 		}
 	}
 	if len(pids) < 5 {
@@ -359,6 +363,12 @@ func TestNetworkReboot(t *testing.T) {
 	}
 	for _, p := range pids {
 		_ = exec.Command("kill", "-9", p).Run()
+	}
+	// The run directories were on a tmpfs.
+	for _, id := range ids {
+		if err := os.RemoveAll(filepath.Join(os.Getenv("BERTH_RUNROOT"), "containers", id)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	mi, _ := os.ReadFile("/proc/self/mountinfo")
 	var mounts []string

@@ -221,7 +221,8 @@ func (e *Engine) startMonitor(c *Container, m *monitorProc, attach func(net.Conn
 			ours.Close()
 		}
 	}()
-	if _, err := readHandshake(r, 'C'); err != nil {
+	monLog := filepath.Join(e.runDir(c), monitor.MonitorLog)
+	if _, err := readHandshake(r, 'C', monLog); err != nil {
 		return 0, err
 	}
 	if attach != nil {
@@ -248,14 +249,15 @@ func (e *Engine) startMonitor(c *Container, m *monitorProc, attach func(net.Conn
 	kept = removeSelf
 	// On an error the claim stays: the monitor waits for this process,
 	// whose AwaitRemoval removes the container.
-	return readHandshake(r, 'R')
+	return readHandshake(r, 'R', monLog)
 }
 
-// readHandshake reads "<want> <pid>" or "E <message>".
-func readHandshake(r *bufio.Reader, want byte) (int, error) {
+// readHandshake reads "<want> <pid>" or "E <message>"; monLog is the
+// monitor's own log, for the error should it end first.
+func readHandshake(r *bufio.Reader, want byte, monLog string) (int, error) {
 	line, err := r.ReadString('\n')
 	if err != nil {
-		return 0, errors.New("the container's monitor ended before the container started (see its monitor.log)")
+		return 0, fmt.Errorf("the container's monitor ended before the container started (see %s)", monLog)
 	}
 	line = strings.TrimSpace(line)
 	if strings.HasPrefix(line, "E ") {

@@ -35,7 +35,7 @@ build:
 	CGO_ENABLED=1 $(GO) build -tags $(TAGS) -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/berth-runtime ./cmd/berth-runtime
 	CGO_ENABLED=0 $(GO) build -tags $(TAGS) -trimpath -ldflags '-s -w' -o $(BIN)/berth-runtime-init ./cmd/berth-runtime-init
 	CGO_ENABLED=0 $(GO) build -tags $(TAGS) -trimpath -ldflags '-s -w' -o $(BIN)/berth ./cmd/berth
-	CGO_ENABLED=0 $(GO) build -tags $(TAGS),berthbuild -trimpath -ldflags '-s -w' -o $(BIN)/berth-build ./cmd/berth
+	CGO_ENABLED=0 $(GO) build -tags $(TAGS),berthfull -trimpath -ldflags '-s -w' -o $(BIN)/berth-full ./cmd/berth
 	$(MAKE) $(BIN)/berth-monitor
 	$(MAKE) $(BIN)/berth-init
 	CGO_ENABLED=0 $(GO) build -tags $(TAGS) -trimpath -ldflags '-s -w' -o $(BIN)/berth-registry ./cmd/berth-registry

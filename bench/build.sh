@@ -19,7 +19,7 @@
 #   RUNS=5            cold builds per engine
 #   WARM_RUNS=10      warm and touch rebuilds per engine (after 1 warmup)
 #   RESULTS=dir       where results go (default bench/results/<date>-build)
-#   BERTH_BIN=dir     where berth, berth-build, berth-runtime, berth-runtime-init, berth-monitor, berth-init are
+#   BERTH_BIN=dir     where berth, berth-full, berth-runtime, berth-runtime-init, berth-monitor, berth-init are
 #   BUILDAH DOCKER DOCKERD   the peers' binaries
 #   ENGINES="berth buildah docker-classic docker-buildkit"   a subset to run
 
@@ -51,7 +51,7 @@ DOCKER=${DOCKER:-/usr/bin/docker}
 DOCKERD=${DOCKERD:-$(command -v dockerd || true)}
 ENGINES=${ENGINES:-berth buildah docker-classic docker-buildkit}
 
-for b in berth berth-build berth-runtime berth-runtime-init berth-monitor berth-init; do
+for b in berth berth-full berth-runtime berth-runtime-init berth-monitor berth-init; do
 	[ -x "$BERTH_BIN/$b" ] || die "$BERTH_BIN/$b not found: run make build"
 done
 [[ " $ENGINES " != *" buildah "* ]] || [ -x "${BUILDAH:-/nonexistent}" ] || die "buildah not found: apt-get install buildah"
@@ -96,7 +96,7 @@ done
 # --- the builders ----------------------------------------------------------------
 
 mkdir -p "$work/bin"
-cp "$BERTH_BIN"/berth "$BERTH_BIN"/berth-build "$BERTH_BIN"/berth-runtime "$BERTH_BIN"/berth-runtime-init "$BERTH_BIN"/berth-monitor "$BERTH_BIN"/berth-init "$work/bin/"
+cp "$BERTH_BIN"/berth "$BERTH_BIN"/berth-full "$BERTH_BIN"/berth-runtime "$BERTH_BIN"/berth-runtime-init "$BERTH_BIN"/berth-monitor "$BERTH_BIN"/berth-init "$work/bin/"
 berth_cmd="$work/bin/berth --root $work/berth"
 buildah_cmd="$BUILDAH --root $work/buildah/root --runroot $work/buildah/run --storage-driver overlay --cgroup-manager cgroupfs"
 docker_sock=$work/docker/docker.sock

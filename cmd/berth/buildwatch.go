@@ -1,4 +1,4 @@
-//go:build berthbuild
+//go:build berthfull
 
 package main
 

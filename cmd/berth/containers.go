@@ -30,7 +30,7 @@ func newCreateCommand(g *globals) *cobra.Command {
 				return err
 			}
 			defer e.Close()
-			if err := pullForRun(cmd.Context(), e.Images(), f.pull, args[0]); err != nil {
+			if err := pullForRun(cmd.Context(), g, e.Images(), f.pull, args[0]); err != nil {
 				return err
 			}
 			c, err := e.Create(cmd.Context(), o)
@@ -72,7 +72,7 @@ func newRunCommand(g *globals) *cobra.Command {
 				return err
 			}
 			defer e.Close()
-			if err := pullForRun(ctx, e.Images(), f.pull, args[0]); err != nil {
+			if err := pullForRun(ctx, g, e.Images(), f.pull, args[0]); err != nil {
 				return err
 			}
 			o.StartAfter = true

@@ -1,3 +1,5 @@
+//go:build berthfull
+
 package main
 
 import (

@@ -130,8 +130,50 @@ func topCommands() []topCommand {
 		{"load", newLoadCommand}, {"import", newImportCommand}, {"pull", newPullCommand},
 		{"push", newPushCommand}, {"manifest", newManifestCommand}, {"registry", newRegistryCommand},
 		{"login", newLoginCommand}, {"logout", newLogoutCommand}, {"build", newBuildCommand},
-		{"build-cleanup", newBuildCleanupCommand},
+		{"build-cleanup", newBuildCleanupCommand}, {pullForRunName, newPullForRunCommand},
 	}
+}
+
+// pullForRunName is berth-full's hidden command that pulls for a run or
+// create of berth (pullForRun); pullForRunUse its usage.
+const (
+	pullForRunName = "pull-for-run"
+	pullForRunUse  = pullForRunName + " --pull POLICY -- IMAGE"
+)
+
+// pullNeeded says whether run or create pulls arg under --pull policy:
+// "missing" (the default) when it is not here, "always", or "never"; an
+// error for another policy.
+func pullNeeded(ctx context.Context, s *image.Store, policy, arg string) (bool, error) {
+	switch policy {
+	case "never":
+		return false, nil
+	case "missing", "always":
+	default:
+		return false, statusError{125, fmt.Errorf("invalid pull option %q: must be missing, always or never", policy)}
+	}
+	if policy == "missing" {
+		_, err := s.Resolve(ctx, arg)
+		if err == nil || !errors.Is(err, image.ErrNotFound) {
+			return false, nil // found, or not a name: the engine says what is wrong
+		}
+	}
+	return true, nil
+}
+
+// flags are the global flags as g holds them, for a berth-full child.
+func (g *globals) flags() []string {
+	a := []string{"--root", g.root, "--runroot", g.runRoot}
+	if g.snapshotter != "" {
+		a = append(a, "--snapshotter", g.snapshotter)
+	}
+	if g.runtime != "" {
+		a = append(a, "--runtime", g.runtime)
+	}
+	if g.debug {
+		a = append(a, "--debug")
+	}
+	return a
 }
 
 // commandName is the first argument that is not a global flag (one of

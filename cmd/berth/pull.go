@@ -1,8 +1,9 @@
+//go:build berthfull
+
 package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -54,6 +55,28 @@ func progressFor(w *os.File, quiet bool) *ship.Progress {
 		return ship.NewProgress(w, ship.ProgressBars)
 	}
 	return ship.NewProgress(w, ship.ProgressLines)
+}
+
+// newPullForRunCommand is the hidden command berth's run and create
+// start to pull their image (the lean berth has no registry client).
+func newPullForRunCommand(g *globals) *cobra.Command {
+	var policy string
+	cmd := &cobra.Command{
+		Use:    pullForRunUse,
+		Short:  "pull the image of run or create (started by them)",
+		Hidden: true,
+		Args:   cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := g.openImages(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			return pullForRun(cmd.Context(), g, s, policy, args[0])
+		},
+	}
+	cmd.Flags().StringVar(&policy, "pull", "missing", "missing, always or never")
+	return cmd
 }
 
 func newPullCommand(g *globals) *cobra.Command {
@@ -170,19 +193,9 @@ func displayRepoName(r image.Ref) string {
 // "missing" (the default) when it is not here, "always", or "never".
 // The progress goes to standard error, as Docker's. s is the engine's
 // image store: one store opened per command.
-func pullForRun(ctx context.Context, s *image.Store, policy, arg string) error {
-	switch policy {
-	case "never":
-		return nil
-	case "missing", "always":
-	default:
-		return statusError{125, fmt.Errorf("invalid pull option %q: must be missing, always or never", policy)}
-	}
-	if policy == "missing" {
-		_, err := s.Resolve(ctx, arg)
-		if err == nil || !errors.Is(err, image.ErrNotFound) {
-			return nil // found, or not a name: the engine says what is wrong
-		}
+func pullForRun(ctx context.Context, _ *globals, s *image.Store, policy, arg string) error {
+	if need, err := pullNeeded(ctx, s, policy, arg); !need {
+		return err
 	}
 	ref, err := image.ParseRef(arg)
 	if err != nil {

@@ -17,7 +17,7 @@
 #   -e  also the engine: tests/cli's end-to-end tests of the berth CLI
 #       ($VM_CLI_RUN selects them: run, stop, restart policies, a killed
 #       monitor, stats/update/pause, --init, volumes) with make build's
-#       bin/berth, bin/berth-build, bin/berth-init, the -r runtime and a static build of the
+#       bin/berth, bin/berth-full, bin/berth-init, the -r runtime and a static build of the
 #       C monitor, handed to the tests through BERTH_TEST_BINDIR
 #   TEST.BIN: static Go test binaries (go test -c, see below); run in order
 #       in the guest, from /tmp, with $VM_TESTFLAGS (default -test.v
@@ -195,7 +195,7 @@ if [ "$ENGINE" = 1 ]; then
 	# linked statically here, the guest has no libc.
 	mkdir -p "$ird/opt/berth-bin"
 	${CC:-cc} -static -O2 -o "$ird/opt/berth-bin/berth-monitor" "$ROOT"/cmd/berth-monitor/*.c
-	cp "$ROOT/bin/berth" "$ROOT/bin/berth-build" "$ROOT/bin/berth-init" "$ird/opt/berth-bin/"
+	cp "$ROOT/bin/berth" "$ROOT/bin/berth-full" "$ROOT/bin/berth-init" "$ird/opt/berth-bin/"
 	cp "$RUNTIME" "$ird/opt/berth-bin/berth-runtime"
 	cp "$(dirname "$RUNTIME")/berth-runtime-init" "$ird/opt/berth-bin/"
 	VM_ENV="${VM_ENV:-} BERTH_TEST_BINDIR=/opt/berth-bin"

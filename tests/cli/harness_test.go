@@ -35,13 +35,13 @@ func runMain(m *testing.M) int {
 	// The run root (the runtime's state) of every berth this process
 	// runs, in dir rather than the host's /run/berth.
 	os.Setenv("BERTH_RUNROOT", filepath.Join(dir, "run"))
-	// berth finds berth-runtime, berth-monitor and berth-build beside
+	// berth finds berth-runtime, berth-monitor and berth-full beside
 	// itself, and berth-runtime finds berth-runtime-init beside itself.
 	binary = filepath.Join(dir, "berth")
 	if bin := os.Getenv("BERTH_TEST_BINDIR"); bin != "" {
 		// Prebuilt binaries: the cgroup v2 guest (scripts/vm/run-v2.sh -e)
 		// has neither Go nor a C compiler.
-		for _, name := range []string{"berth", "berth-build", "berth-monitor", "berth-init", "berth-runtime", "berth-runtime-init"} {
+		for _, name := range []string{"berth", "berth-full", "berth-monitor", "berth-init", "berth-runtime", "berth-runtime-init"} {
 			if err := copyBinary(filepath.Join(bin, name), filepath.Join(dir, name)); err != nil {
 				fmt.Fprintln(os.Stderr, err)
 				return 1
@@ -61,7 +61,7 @@ func runMain(m *testing.M) int {
 	}
 	for _, b := range [][]string{
 		{"-o", binary, "berth/cmd/berth"},
-		{"-tags", "berthbuild", "-o", filepath.Join(dir, "berth-build"), "berth/cmd/berth"},
+		{"-tags", "berthfull", "-o", filepath.Join(dir, "berth-full"), "berth/cmd/berth"},
 		{"-tags", "osusergo,netgo", "-ldflags", `-extldflags "-static"`, "-o", filepath.Join(dir, "berth-runtime"), "berth/cmd/berth-runtime"},
 		{"-tags", "osusergo,netgo", "-o", filepath.Join(dir, "berth-runtime-init"), "berth/cmd/berth-runtime-init"},
 	} {

@@ -206,6 +206,12 @@ func TestShipDockerRegistry(t *testing.T) {
 		t.Fatalf("run of a missing image: %d %q %q", code, stdout, stderr)
 	}
 	e3.fails(125, "no such image", "run", "--rm", "--pull", "never", host+"/test/busybox:1", "true")
+	// berth-full pulls for run: its errors and exit status reach the user.
+	e3.fails(125, "could not be pulled", "run", "--rm", host+"/test/nothing:1", "true")
+	_, stderr, code = e3.run(nil, "create", "--pull", "always", host+"/test/other:2")
+	if code != 0 || !strings.Contains(stderr, "Status: Image is up to date for "+host+"/test/other:2") {
+		t.Fatalf("create --pull always: %d %q", code, stderr)
+	}
 }
 
 // TestShipSkopeoInterop: skopeo copies what berth pushed, and berth pulls

@@ -19,7 +19,8 @@ import (
 // The commands whose packages are heavy live in berth-full, beside berth:
 // the same command line built with the berthfull tag. The Dockerfile
 // builder pulls in BuildKit and protobuf; pull, push, login, logout and
-// manifest the registry client (go-containerregistry, net/http, TLS).
+// manifest the registry client (go-containerregistry, net/http, TLS);
+// dns-serve, a user network's name server, miekg/dns.
 // Their package initialization and the larger binary cost every berth
 // command's start about 1.5 ms (`berth run --zzz`: the builder ~1 ms, the
 // registry client 7.0 -> 6.5 ms, hyperfine, 600 runs). They become berth-full
@@ -76,6 +77,12 @@ func newLogoutCommand(g *globals) *cobra.Command {
 
 func newManifestCommand(g *globals) *cobra.Command {
 	return fullCommand("manifest", "inspect manifests and indexes on a registry", false)
+}
+
+// newDNSServeCommand is a user network's name server (the engine starts
+// `berth dns-serve`): its server (miekg/dns) is linked into berth-full only.
+func newDNSServeCommand(g *globals) *cobra.Command {
+	return fullCommand("dns-serve --network ID", "serve a user network's names (started by the engine)", true)
 }
 
 func newPullForRunCommand(g *globals) *cobra.Command {

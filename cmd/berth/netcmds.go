@@ -1,19 +1,14 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"os/signal"
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"berth/engine"
-	"berth/network/dns"
 	"berth/network/nft"
 )
 
@@ -35,26 +30,6 @@ func newContainerCleanupCommand(g *globals) *cobra.Command {
 			return e.CleanupNetwork(cmd.Context(), args[0])
 		},
 	}
-}
-
-// newDNSServeCommand is `berth dns-serve --network ID`, hidden: a user
-// network's name server, started by the engine (network/dns).
-func newDNSServeCommand(g *globals) *cobra.Command {
-	var id string
-	cmd := &cobra.Command{
-		Use:    "dns-serve --network ID",
-		Short:  "serve a user network's names (started by the engine)",
-		Hidden: true,
-		Args:   cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-			defer stop()
-			// A while after the last container, for the next run --rm.
-			return dns.Serve(ctx, dns.Options{Root: g.root, Network: id, Linger: 30 * time.Second})
-		},
-	}
-	cmd.Flags().StringVar(&id, "network", "", "the network's ID")
-	return cmd
 }
 
 func newPortCommand(g *globals) *cobra.Command {

@@ -12,10 +12,13 @@
 // 127.0.0.53 is reachable from the host's namespace, which is why the server
 // runs there and not in the container).
 //
-// The engine changes the records with Update, which writes the file
-// atomically under <dir>/dns.lock and starts the server (through a command
-// the engine supplies: `berth dns-serve --network ID --root ROOT`, which
-// calls Serve) when a container is left and none runs. The server holds an
+// This package is the engine's side: the records, their files and locks,
+// and the server's process; network/dns/server is the server (Serve),
+// which alone links miekg/dns, so that berth does not (berth-full runs
+// `dns-serve`). The engine changes the records with Update, which writes
+// the file atomically under <dir>/dns.lock and starts the server (through
+// a command the engine supplies: `berth dns-serve --network ID --root
+// ROOT`, which calls server.Serve) when a container is left and none runs. The server holds an
 // flock on <dir>/dns.pid while it runs, reloads the file when it changes, and
 // exits once the file lists no container (or is gone), deciding so under
 // dns.lock so that an Update at the same moment either sees it gone and

@@ -95,7 +95,7 @@ func marshalRecords(r *Records) ([]byte, error) {
 	if r.Version == 0 {
 		r.Version = recordsFileVersion
 	}
-	if _, err := compile(r); err != nil {
+	if _, err := Compile(r); err != nil {
 		return nil, fmt.Errorf("records: %w", err)
 	}
 	data, err := json.MarshalIndent(r, "", "  ")

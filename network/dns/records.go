@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
-
-	mdns "github.com/miekg/dns"
 )
 
 // Limits on a records file, which others may write: a file past them is
@@ -59,21 +57,27 @@ type Container struct {
 	Networks []string `json:"networks,omitempty"`
 }
 
-// host is what one name resolves to.
-type host struct {
-	v4, v6 []netip.Addr
+// Host is what one name resolves to.
+type Host struct {
+	V4, V6 []netip.Addr
 }
 
-// table is the compiled, read-only form of Records the handler looks in.
-type table struct {
-	names   map[string]*host      // lower-case FQDN → addresses
-	ptr     map[netip.Addr]string // address → FQDN of its first name
-	domain  string                // FQDN of the network's domain, "" if none
-	subnets []netip.Prefix
-	count   int // containers
-	listen  string
-	// linked maps a container's address to its other networks' IDs.
-	linked map[netip.Addr][]string
+// Table is the compiled form of Records the server looks in; read-only
+// once Compile returns it.
+type Table struct {
+	Names   map[string]*Host      // lower-case FQDN → addresses
+	PTR     map[netip.Addr]string // address → FQDN of its first name
+	Domain  string                // FQDN of the network's domain, "" if none
+	Subnets []netip.Prefix
+	Count   int // containers
+	Listen  string
+	// Linked maps a container's address to its other networks' IDs.
+	Linked map[netip.Addr][]string
+}
+
+// EmptyTable is the table of records that list nothing.
+func EmptyTable() *Table {
+	return &Table{Names: map[string]*Host{}, PTR: map[netip.Addr]string{}}
 }
 
 // ParseRecords decodes and checks a records file.
@@ -90,14 +94,14 @@ func ParseRecords(data []byte) (*Records, error) {
 	if dec.More() {
 		return nil, errors.New("decode records: trailing data after the object")
 	}
-	if _, err := compile(&r); err != nil {
+	if _, err := Compile(&r); err != nil {
 		return nil, err
 	}
 	return &r, nil
 }
 
-// compile checks r and builds its lookup table.
-func compile(r *Records) (*table, error) {
+// Compile checks r and builds its lookup table.
+func Compile(r *Records) (*Table, error) {
 	if r.Version != recordsFileVersion {
 		return nil, fmt.Errorf("records version %d, want %d", r.Version, recordsFileVersion)
 	}
@@ -107,12 +111,12 @@ func compile(r *Records) (*table, error) {
 	if len(r.Subnets) > maxSubnets {
 		return nil, fmt.Errorf("%d subnets, more than %d", len(r.Subnets), maxSubnets)
 	}
-	t := &table{
-		names:  make(map[string]*host),
-		ptr:    make(map[netip.Addr]string),
-		linked: make(map[netip.Addr][]string),
-		count:  len(r.Containers),
-		listen: r.Listen,
+	t := &Table{
+		Names:  make(map[string]*Host),
+		PTR:    make(map[netip.Addr]string),
+		Linked: make(map[netip.Addr][]string),
+		Count:  len(r.Containers),
+		Listen: r.Listen,
 	}
 	if r.Listen != "" {
 		if _, err := netip.ParseAddrPort(r.Listen); err != nil {
@@ -124,14 +128,14 @@ func compile(r *Records) (*table, error) {
 		if err != nil {
 			return nil, fmt.Errorf("domain: %w", err)
 		}
-		t.domain = d
+		t.Domain = d
 	}
 	for _, s := range r.Subnets {
 		p, err := netip.ParsePrefix(s)
 		if err != nil {
 			return nil, fmt.Errorf("subnet %q: %w", s, err)
 		}
-		t.subnets = append(t.subnets, p.Masked())
+		t.Subnets = append(t.Subnets, p.Masked())
 	}
 	for i, c := range r.Containers {
 		if err := addContainer(t, &c); err != nil {
@@ -142,27 +146,27 @@ func compile(r *Records) (*table, error) {
 }
 
 // addContainer adds one container's names and reverse entries to t.
-func addContainer(t *table, c *Container) error {
+func addContainer(t *Table, c *Container) error {
 	if !isHexID(c.ID) {
 		return errors.New("id is not 64 lower-case hex digits")
 	}
 	if len(c.Names) > maxNamesPerEntry || len(c.IPv4)+len(c.IPv6) > maxAddrsPerEntry {
 		return errors.New("too many names or addresses")
 	}
-	var h host
+	var h Host
 	for _, s := range c.IPv4 {
 		a, err := netip.ParseAddr(s)
 		if err != nil || !a.Is4() {
 			return fmt.Errorf("bad IPv4 address %.64q", s)
 		}
-		h.v4 = append(h.v4, a)
+		h.V4 = append(h.V4, a)
 	}
 	for _, s := range c.IPv6 {
 		a, err := netip.ParseAddr(s)
 		if err != nil || !a.Is6() || a.Is4In6() || a.Zone() != "" {
 			return fmt.Errorf("bad IPv6 address %.64q", s)
 		}
-		h.v6 = append(h.v6, a)
+		h.V6 = append(h.V6, a)
 	}
 	if len(c.Networks) > maxLinkedNetworks {
 		return errors.New("too many networks")
@@ -173,8 +177,8 @@ func addContainer(t *table, c *Container) error {
 		}
 	}
 	if len(c.Networks) > 0 {
-		for _, a := range append(append([]netip.Addr(nil), h.v4...), h.v6...) {
-			t.linked[a] = c.Networks
+		for _, a := range append(append([]netip.Addr(nil), h.V4...), h.V6...) {
+			t.Linked[a] = c.Networks
 		}
 	}
 	names := make([]string, 0, len(c.Names)+2)
@@ -190,13 +194,13 @@ func addContainer(t *table, c *Container) error {
 	names = append(names, c.ID[:12]+".")
 	for i, fq := range names {
 		t.add(fq, &h)
-		if t.domain != "" && !strings.HasSuffix(fq, "."+t.domain) {
-			t.add(strings.TrimSuffix(fq, ".")+"."+t.domain, &h)
+		if t.Domain != "" && !strings.HasSuffix(fq, "."+t.Domain) {
+			t.add(strings.TrimSuffix(fq, ".")+"."+t.Domain, &h)
 		}
 		if i == 0 {
-			for _, a := range append(append([]netip.Addr(nil), h.v4...), h.v6...) {
-				if _, ok := t.ptr[a]; !ok {
-					t.ptr[a] = t.qualified(fq)
+			for _, a := range append(append([]netip.Addr(nil), h.V4...), h.V6...) {
+				if _, ok := t.PTR[a]; !ok {
+					t.PTR[a] = t.qualified(fq)
 				}
 			}
 		}
@@ -206,22 +210,22 @@ func addContainer(t *table, c *Container) error {
 
 // add merges h's addresses into the entry for fq: an alias shared by
 // several containers resolves to all of them, as Docker's.
-func (t *table) add(fq string, h *host) {
-	e := t.names[fq]
+func (t *Table) add(fq string, h *Host) {
+	e := t.Names[fq]
 	if e == nil {
-		e = &host{}
-		t.names[fq] = e
+		e = &Host{}
+		t.Names[fq] = e
 	}
-	e.v4 = appendNew(e.v4, h.v4)
-	e.v6 = appendNew(e.v6, h.v6)
+	e.V4 = appendNew(e.V4, h.V4)
+	e.V6 = appendNew(e.V6, h.V6)
 }
 
 // qualified is fq under the network's domain, when it has one.
-func (t *table) qualified(fq string) string {
-	if t.domain == "" || strings.HasSuffix(fq, "."+t.domain) {
+func (t *Table) qualified(fq string) string {
+	if t.Domain == "" || strings.HasSuffix(fq, "."+t.Domain) {
 		return fq
 	}
-	return strings.TrimSuffix(fq, ".") + "." + t.domain
+	return strings.TrimSuffix(fq, ".") + "." + t.Domain
 }
 
 // appendNew appends the addresses of add that dst lacks.
@@ -263,7 +267,12 @@ func checkName(n string) (string, error) {
 			}
 		}
 	}
-	return mdns.CanonicalName(n), nil
+	// Lower case and fully qualified: the letters are ASCII (above).
+	n = strings.ToLower(n)
+	if !strings.HasSuffix(n, ".") {
+		n += "."
+	}
+	return n, nil
 }
 
 // isHexID reports whether s is a 64-character lower-case hex ID.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -114,6 +115,38 @@ func flockFile(path string, how int) (*os.File, error) {
 	}
 	return f, nil
 }
+
+// ErrRunning is LockPid's error when another server holds dns.pid.
+var ErrRunning = errors.New("a dns server for this network runs already")
+
+// LockPid takes dns.pid in a network's directory for its server (Running
+// probes it). A probe (Running) holds a shared
+// lock for an instant, so a failed try is retried for 100 ms before
+// another server is assumed.
+func LockPid(dir string) (*os.File, error) {
+	path := filepath.Join(dir, pidName)
+	for range 20 {
+		f, err := flockFile(path, unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			return f, nil
+		}
+		if !errors.Is(err, errWouldBlock) {
+			return nil, err
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return nil, ErrRunning
+}
+
+// Lock takes dns.lock in a network's directory, which serialises changes
+// of the records and a server's decision to exit; a missing directory is
+// os.ErrNotExist (wrapped). Closing the file releases it.
+func Lock(dir string) (*os.File, error) {
+	return flockFile(filepath.Join(dir, lockName), unix.LOCK_EX)
+}
+
+// RecordsPath is the records file in a network's directory.
+func RecordsPath(dir string) string { return filepath.Join(dir, recordsName) }
 
 // errWouldBlock is a non-blocking flock that another holds.
 var errWouldBlock = errors.New("lock held by another process")

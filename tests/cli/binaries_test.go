@@ -7,11 +7,12 @@ import (
 	"testing"
 )
 
-// TestFullBinarySplit: berth links neither the builder (BuildKit) nor the
-// registry client (go-containerregistry), whose package initialization
-// every command would pay for; berth-full, beside it, links both.
+// TestFullBinarySplit: berth links neither the builder (BuildKit), nor the
+// registry client (go-containerregistry), nor the name server (miekg/dns),
+// whose package initialization every command would pay for; berth-full,
+// beside it, links them.
 func TestFullBinarySplit(t *testing.T) {
-	heavy := []string{"github.com/moby/buildkit", "github.com/google/go-containerregistry"}
+	heavy := []string{"github.com/moby/buildkit", "github.com/google/go-containerregistry", "github.com/miekg/dns"}
 	modules := func(path string) string {
 		t.Helper()
 		info, err := buildinfo.ReadFile(path)

@@ -1,4 +1,4 @@
-package dns
+package server
 
 import (
 	"bytes"
@@ -12,6 +12,8 @@ import (
 	"time"
 
 	mdns "github.com/miekg/dns"
+
+	"berth/network/dns"
 )
 
 // hostilePackets are queries a container might send to break the server.
@@ -107,16 +109,16 @@ func TestHostileQueries(t *testing.T) {
 
 // testHandler is a handler over fixed records, no upstreams.
 func testHandler(t testing.TB) *handler {
-	var r Records
-	r.Version = recordsFileVersion
+	var r dns.Records
+	r.Version = 1
 	_ = baseRecords(&r)
-	tbl, err := compile(&r)
+	tbl, err := dns.Compile(&r)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return &handler{
-		current:   func() *table { return tbl },
-		refresh:   func() *table { return tbl },
+		current:   func() *dns.Table { return tbl },
+		refresh:   func() *dns.Table { return tbl },
 		upstreams: func() []string { return nil },
 		fwd:       newForwarder(time.Millisecond),
 		ttl:       5,

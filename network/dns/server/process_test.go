@@ -1,4 +1,4 @@
-package dns
+package server
 
 import (
 	"log/slog"
@@ -14,10 +14,12 @@ import (
 	"time"
 
 	mdns "github.com/miekg/dns"
+
+	"berth/network/dns"
 )
 
 // serveStarter runs this test binary as the server (see TestMain).
-func serveStarter(t *testing.T, root string) Starter {
+func serveStarter(t *testing.T, root string) dns.Starter {
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -47,15 +49,15 @@ func TestUpdateStartsAndEndsServer(t *testing.T) {
 	listen := freePort(t)
 	start := serveStarter(t, root)
 	t.Cleanup(func() {
-		if err := Stop(root, testNet, 5*time.Second); err != nil {
+		if err := dns.Stop(root, testNet, 5*time.Second); err != nil {
 			t.Error(err)
 		}
 	})
 	add := func(name, id, ip string) {
 		t.Helper()
-		err := Update(t.Context(), root, testNet, start, func(r *Records) error {
+		err := dns.Update(t.Context(), root, testNet, start, func(r *dns.Records) error {
 			r.Listen = listen
-			r.Containers = append(r.Containers, Container{ID: id, Names: []string{name}, IPv4: []string{ip}})
+			r.Containers = append(r.Containers, dns.Container{ID: id, Names: []string{name}, IPv4: []string{ip}})
 			return nil
 		})
 		if err != nil {
@@ -64,8 +66,8 @@ func TestUpdateStartsAndEndsServer(t *testing.T) {
 	}
 	drop := func(name string) {
 		t.Helper()
-		err := Update(t.Context(), root, testNet, start, func(r *Records) error {
-			r.Containers = slices.DeleteFunc(r.Containers, func(c Container) bool { return c.Names[0] == name })
+		err := dns.Update(t.Context(), root, testNet, start, func(r *dns.Records) error {
+			r.Containers = slices.DeleteFunc(r.Containers, func(c dns.Container) bool { return c.Names[0] == name })
 			return nil
 		})
 		if err != nil {
@@ -73,7 +75,7 @@ func TestUpdateStartsAndEndsServer(t *testing.T) {
 		}
 	}
 	add("web", idWeb, "10.89.0.2")
-	pid, err := Running(dir)
+	pid, err := dns.Running(dir)
 	if err != nil || pid == 0 {
 		t.Fatalf("no server after the first container: %d %v", pid, err)
 	}
@@ -82,7 +84,7 @@ func TestUpdateStartsAndEndsServer(t *testing.T) {
 	}
 	// A second container: the same server, which knows it at once.
 	add("db", idDB, "10.89.0.3")
-	if p, _ := Running(dir); p != pid {
+	if p, _ := dns.Running(dir); p != pid {
 		t.Errorf("server changed: %d then %d", pid, p)
 	}
 	if resp := query(t, "tcp", listen, "db.", mdns.TypeA); !slices.Equal(addrs(resp), []string{"10.89.0.3"}) {
@@ -91,36 +93,36 @@ func TestUpdateStartsAndEndsServer(t *testing.T) {
 	// The last container leaves: the server exits by itself.
 	drop("web")
 	drop("db")
-	waitFor(t, func() bool { p, _ := Running(dir); return p == 0 })
+	waitFor(t, func() bool { p, _ := dns.Running(dir); return p == 0 })
 	if err := syscallKill0(pid); err == nil {
 		// Reaped by the Wait goroutine of Update; a zombie would still answer kill 0.
 		waitFor(t, func() bool { return syscallKill0(pid) != nil })
 	}
 	// A container again: a new server.
 	add("web", idWeb, "10.89.0.2")
-	if p, _ := Running(dir); p == 0 || p == pid {
+	if p, _ := dns.Running(dir); p == 0 || p == pid {
 		t.Fatalf("no new server: %d", p)
 	}
 	if resp := query(t, "udp", listen, "web.", mdns.TypeA); !slices.Equal(addrs(resp), []string{"10.89.0.2"}) {
 		t.Fatalf("web again: %v", resp)
 	}
-	// kill -9 of the server: Ensure brings one back.
-	p, _ := Running(dir)
+	// kill -9 of the server: dns.Ensure brings one back.
+	p, _ := dns.Running(dir)
 	if err := syscall.Kill(p, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { p2, _ := Running(dir); return p2 == 0 })
-	if err := Ensure(t.Context(), root, testNet, start); err != nil {
+	waitFor(t, func() bool { p2, _ := dns.Running(dir); return p2 == 0 })
+	if err := dns.Ensure(t.Context(), root, testNet, start); err != nil {
 		t.Fatal(err)
 	}
 	if resp := query(t, "udp", listen, "web.", mdns.TypeA); !slices.Equal(addrs(resp), []string{"10.89.0.2"}) {
 		t.Fatalf("web after Ensure: %v", resp)
 	}
 	// network rm: records removed, server stopped.
-	if err := Remove(root, testNet); err != nil {
+	if err := dns.Remove(root, testNet); err != nil {
 		t.Fatal(err)
 	}
-	if p, _ := Running(dir); p != 0 {
+	if p, _ := dns.Running(dir); p != 0 {
 		t.Errorf("server %d runs after Remove", p)
 	}
 }
@@ -132,7 +134,7 @@ func TestUpdateRace(t *testing.T) {
 	dir := filepath.Join(root, "networks", testNet)
 	listen := freePort(t)
 	start := serveStarter(t, root)
-	t.Cleanup(func() { _ = Stop(root, testNet, 5*time.Second) })
+	t.Cleanup(func() { _ = dns.Stop(root, testNet, 5*time.Second) })
 	ids := []string{idWeb, idDB}
 	for round := range 6 {
 		var wg sync.WaitGroup
@@ -140,11 +142,11 @@ func TestUpdateRace(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				err := Update(t.Context(), root, testNet, start, func(r *Records) error {
+				err := dns.Update(t.Context(), root, testNet, start, func(r *dns.Records) error {
 					r.Listen = listen
-					r.Containers = slices.DeleteFunc(r.Containers, func(c Container) bool { return c.ID == id })
+					r.Containers = slices.DeleteFunc(r.Containers, func(c dns.Container) bool { return c.ID == id })
 					if (round+i)%2 == 0 {
-						r.Containers = append(r.Containers, Container{ID: id, Names: []string{"c" + id[:4]}, IPv4: []string{"10.89.0." + string(rune('2'+i))}})
+						r.Containers = append(r.Containers, dns.Container{ID: id, Names: []string{"c" + id[:4]}, IPv4: []string{"10.89.0." + string(rune('2'+i))}})
 					}
 					return nil
 				})
@@ -155,11 +157,11 @@ func TestUpdateRace(t *testing.T) {
 		}
 		wg.Wait()
 		time.Sleep(100 * time.Millisecond) // past the poll, so an exiting server is gone
-		r, err := ReadRecords(dir)
+		r, err := dns.ReadRecords(dir)
 		if err != nil {
 			t.Fatal(err)
 		}
-		pid, _ := Running(dir)
+		pid, _ := dns.Running(dir)
 		if (len(r.Containers) > 0) != (pid != 0) {
 			t.Fatalf("round %d: %d containers, server pid %d", round, len(r.Containers), pid)
 		}
@@ -196,22 +198,22 @@ func TestSecondServerRefused(t *testing.T) {
 
 func TestUpdateReportsFailedStart(t *testing.T) {
 	root := newRoot(t)
-	// The port is taken: the server cannot listen, Update says why.
+	// The port is taken: the server cannot listen, dns.Update says why.
 	pc, tcp, addr, err := bind("127.0.0.5:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer pc.Close()
 	defer tcp.Close()
-	err = Update(t.Context(), root, testNet, serveStarter(t, root), func(r *Records) error {
+	err = dns.Update(t.Context(), root, testNet, serveStarter(t, root), func(r *dns.Records) error {
 		r.Listen = addr.String()
-		r.Containers = []Container{{ID: idWeb, Names: []string{"web"}, IPv4: []string{"10.89.0.2"}}}
+		r.Containers = []dns.Container{{ID: idWeb, Names: []string{"web"}, IPv4: []string{"10.89.0.2"}}}
 		return nil
 	})
 	if err == nil || !strings.Contains(err.Error(), "address already in use") {
-		t.Fatalf("Update with the port taken: %v", err)
+		t.Fatalf("dns.Update with the port taken: %v", err)
 	}
-	if p, _ := Running(filepath.Join(root, "networks", testNet)); p != 0 {
+	if p, _ := dns.Running(filepath.Join(root, "networks", testNet)); p != 0 {
 		t.Errorf("server %d runs", p)
 	}
 }

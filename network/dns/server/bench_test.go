@@ -1,4 +1,4 @@
-package dns
+package server
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"time"
 
 	mdns "github.com/miekg/dns"
+
+	"berth/network/dns"
 )
 
 // BenchmarkLocalQueryUDP is one A query of a container name over UDP on
@@ -18,7 +20,7 @@ func BenchmarkLocalQueryUDP(b *testing.B) {
 	if err := os.MkdirAll(filepath.Join(root, "networks", testNet), 0o700); err != nil {
 		b.Fatal(err)
 	}
-	if err := Update(b.Context(), root, testNet, nil, baseRecords); err != nil {
+	if err := dns.Update(b.Context(), root, testNet, nil, baseRecords); err != nil {
 		b.Fatal(err)
 	}
 	ready := make(chan string, 1)

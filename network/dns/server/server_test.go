@@ -1,4 +1,4 @@
-package dns
+package server
 
 import (
 	"net"
@@ -11,6 +11,8 @@ import (
 	"time"
 
 	mdns "github.com/miekg/dns"
+
+	"berth/network/dns"
 )
 
 func TestLocalNames(t *testing.T) {
@@ -136,11 +138,11 @@ func TestUpstreamDown(t *testing.T) {
 func startServerAt(t *testing.T, root string, upstreams []string) *testServer {
 	t.Helper()
 	root2 := newRoot(t)
-	data, err := os.ReadFile(filepath.Join(root, "networks", testNet, recordsName))
+	data, err := os.ReadFile(dns.RecordsPath(filepath.Join(root, "networks", testNet)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(root2, "networks", testNet, recordsName), data, 0o644); err != nil {
+	if err := os.WriteFile(dns.RecordsPath(filepath.Join(root2, "networks", testNet)), data, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return startServer(t, root2, append([]string{}, upstreams...), 200*time.Millisecond)
@@ -163,21 +165,21 @@ func TestReload(t *testing.T) {
 	update(t, root, baseRecords)
 	s := startServer(t, root, []string{}, 200*time.Millisecond)
 	// A container added resolves at once (a miss looks at the file).
-	update(t, root, func(r *Records) error {
-		r.Containers = append(r.Containers, Container{ID: "cccccccccccc" + idWeb[12:], Names: []string{"cache"}, IPv4: []string{"10.89.0.4"}})
+	update(t, root, func(r *dns.Records) error {
+		r.Containers = append(r.Containers, dns.Container{ID: "cccccccccccc" + idWeb[12:], Names: []string{"cache"}, IPv4: []string{"10.89.0.4"}})
 		return nil
 	})
 	if resp := query(t, "udp", s.addr, "cache.", mdns.TypeA); !slices.Equal(addrs(resp), []string{"10.89.0.4"}) {
 		t.Errorf("added container: %v", resp)
 	}
 	// One removed is gone within the poll interval.
-	update(t, root, func(r *Records) error {
-		r.Containers = slices.DeleteFunc(r.Containers, func(c Container) bool { return c.Names[0] == "web" })
+	update(t, root, func(r *dns.Records) error {
+		r.Containers = slices.DeleteFunc(r.Containers, func(c dns.Container) bool { return c.Names[0] == "web" })
 		return nil
 	})
 	waitFor(t, func() bool { return query(t, "udp", s.addr, "web.mynet.", mdns.TypeA).Rcode == mdns.RcodeNameError })
 	// A broken file keeps the last good records.
-	path := filepath.Join(root, "networks", testNet, recordsName)
+	path := dns.RecordsPath(filepath.Join(root, "networks", testNet))
 	for _, bad := range []string{"{", `{"version":1,"containers":[{"id":"x"}]}`, `{"version":1,"containers":[],"junk":1}`, ""} {
 		if err := os.WriteFile(path+".tmp", []byte(bad), 0o644); err != nil {
 			t.Fatal(err)
@@ -219,7 +221,7 @@ func TestExitWhenEmpty(t *testing.T) {
 	root := newRoot(t)
 	update(t, root, baseRecords)
 	s := startServer(t, root, []string{}, 200*time.Millisecond)
-	update(t, root, func(r *Records) error { r.Containers = nil; return nil })
+	update(t, root, func(r *dns.Records) error { r.Containers = nil; return nil })
 	select {
 	case err := <-s.done:
 		if err != nil {
@@ -229,8 +231,8 @@ func TestExitWhenEmpty(t *testing.T) {
 	case <-time.After(3 * time.Second):
 		t.Fatal("server still runs with no container left")
 	}
-	if pid, err := Running(filepath.Join(root, "networks", testNet)); pid != 0 || err != nil {
-		t.Errorf("Running after exit: %d %v", pid, err)
+	if pid, err := dns.Running(filepath.Join(root, "networks", testNet)); pid != 0 || err != nil {
+		t.Errorf("dns.Running after exit: %d %v", pid, err)
 	}
 }
 
@@ -262,7 +264,7 @@ func TestLinger(t *testing.T) {
 	root := newRoot(t)
 	update(t, root, baseRecords)
 	s := startServerWith(t, root, []string{}, 200*time.Millisecond, 600*time.Millisecond)
-	empty := func() { update(t, root, func(r *Records) error { r.Containers = nil; return nil }) }
+	empty := func() { update(t, root, func(r *dns.Records) error { r.Containers = nil; return nil }) }
 	empty()
 	time.Sleep(300 * time.Millisecond)
 	select {
@@ -299,12 +301,12 @@ func TestLinger(t *testing.T) {
 
 func TestRoundRobinAndTruncation(t *testing.T) {
 	root := newRoot(t)
-	update(t, root, func(r *Records) error {
+	update(t, root, func(r *dns.Records) error {
 		r.Listen = "127.0.0.1:53"
 		for i := range 100 {
 			id := []byte(idWeb)
 			id[0], id[1] = "0123456789"[i/10], "0123456789"[i%10]
-			r.Containers = append(r.Containers, Container{ID: string(id), Names: []string{"w" + string(id[:2]), "pool"},
+			r.Containers = append(r.Containers, dns.Container{ID: string(id), Names: []string{"w" + string(id[:2]), "pool"},
 				IPv4: []string{net.IPv4(10, 1, 0, byte(i+1)).String()}})
 		}
 		return nil

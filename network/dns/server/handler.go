@@ -1,4 +1,4 @@
-package dns
+package server
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	mdns "github.com/miekg/dns"
+
+	"berth/network/dns"
 )
 
 // Answer sizes.
@@ -20,12 +22,12 @@ const (
 
 // handler answers queries from the network's containers.
 type handler struct {
-	current   func() *table   // the records now
-	refresh   func() *table   // the records after a check that the file did not change
-	upstreams func() []string // the host's resolvers now
+	current   func() *dns.Table // the records now
+	refresh   func() *dns.Table // the records after a check that the file did not change
+	upstreams func() []string   // the host's resolvers now
 	// linked returns another network's records (nil if it has none), for
 	// a client that is on that network too.
-	linked func(id string) *table
+	linked func(id string) *dns.Table
 	fwd    *forwarder
 	ttl    uint32
 	log    *slog.Logger
@@ -69,10 +71,10 @@ func (h *handler) allowed(addr net.Addr) bool {
 		return false
 	}
 	t := h.current()
-	if ip.IsLoopback() || len(t.subnets) == 0 {
+	if ip.IsLoopback() || len(t.Subnets) == 0 {
 		return true
 	}
-	for _, p := range t.subnets {
+	for _, p := range t.Subnets {
 		if p.Contains(ip) {
 			return true
 		}
@@ -123,7 +125,7 @@ func (h *handler) answerFrom(ctx context.Context, r *mdns.Msg, tcp bool, from ne
 		}
 	}
 	if !local && h.linked != nil && from.IsValid() {
-		for _, id := range h.current().linked[from] {
+		for _, id := range h.current().Linked[from] {
 			if lt := h.linked(id); lt != nil {
 				if rcode, local = h.local(lt, resp, q, name); local {
 					break
@@ -159,14 +161,14 @@ func (h *handler) answerFrom(ctx context.Context, r *mdns.Msg, tcp bool, from ne
 
 // local answers q from the records into resp; false when q is not the
 // network's to answer.
-func (h *handler) local(t *table, resp *mdns.Msg, q mdns.Question, name string) (int, bool) {
+func (h *handler) local(t *dns.Table, resp *mdns.Msg, q mdns.Question, name string) (int, bool) {
 	if q.Qtype == mdns.TypePTR {
 		if a, ok := reverseAddr(name); ok {
-			if target, ok := t.ptr[a]; ok {
+			if target, ok := t.PTR[a]; ok {
 				resp.Answer = []mdns.RR{&mdns.PTR{Hdr: h.hdr(q.Name, mdns.TypePTR), Ptr: target}}
 				return mdns.RcodeSuccess, true
 			}
-			for _, p := range t.subnets {
+			for _, p := range t.Subnets {
 				if p.Contains(a) {
 					return mdns.RcodeNameError, true
 				}
@@ -174,24 +176,24 @@ func (h *handler) local(t *table, resp *mdns.Msg, q mdns.Question, name string) 
 			return 0, false
 		}
 	}
-	e, ok := t.names[name]
+	e, ok := t.Names[name]
 	if !ok {
-		if t.domain != "" && name == t.domain {
+		if t.Domain != "" && name == t.Domain {
 			return mdns.RcodeSuccess, true // the domain itself: no data
 		}
-		if t.domain != "" && strings.HasSuffix(name, "."+t.domain) {
+		if t.Domain != "" && strings.HasSuffix(name, "."+t.Domain) {
 			return mdns.RcodeNameError, true // ours, and not there: never forwarded
 		}
 		return 0, false
 	}
 	var ans []mdns.RR
 	if q.Qtype == mdns.TypeA || q.Qtype == mdns.TypeANY {
-		for _, a := range e.v4 {
+		for _, a := range e.V4 {
 			ans = append(ans, &mdns.A{Hdr: h.hdr(q.Name, mdns.TypeA), A: a.AsSlice()})
 		}
 	}
 	if q.Qtype == mdns.TypeAAAA || q.Qtype == mdns.TypeANY {
-		for _, a := range e.v6 {
+		for _, a := range e.V6 {
 			ans = append(ans, &mdns.AAAA{Hdr: h.hdr(q.Name, mdns.TypeAAAA), AAAA: a.AsSlice()})
 		}
 	}

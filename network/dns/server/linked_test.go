@@ -1,4 +1,4 @@
-package dns
+package server
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	"time"
 
 	mdns "github.com/miekg/dns"
+
+	"berth/network/dns"
 )
 
 // otherNet is a second network of the test's root.
@@ -27,7 +29,7 @@ func TestLinkedNetworks(t *testing.T) {
 		t.Fatal(err)
 	}
 	// web (10.89.0.2) is on both networks; db (10.89.0.3) on the first only.
-	update(t, root, func(r *Records) error {
+	update(t, root, func(r *dns.Records) error {
 		if err := baseRecords(r); err != nil {
 			return err
 		}
@@ -36,9 +38,9 @@ func TestLinkedNetworks(t *testing.T) {
 	})
 	other := func(names ...string) {
 		t.Helper()
-		err := Update(context.Background(), root, otherNet, nil, func(r *Records) error {
+		err := dns.Update(context.Background(), root, otherNet, nil, func(r *dns.Records) error {
 			r.Listen, r.Domain, r.Subnets = "127.0.0.1:53", "n2", []string{"10.90.0.0/24"}
-			r.Containers = []Container{
+			r.Containers = []dns.Container{
 				{ID: idWeb, Names: []string{"web"}, IPv4: []string{"10.90.0.2"}, Networks: []string{testNet}},
 				{ID: idDB, Names: names, IPv4: []string{"10.90.0.7"}},
 			}
@@ -49,7 +51,7 @@ func TestLinkedNetworks(t *testing.T) {
 		}
 	}
 	other("cache", "redis")
-	dir, _ := Dir(root, testNet)
+	dir, _ := dns.Dir(root, testNet)
 	st := &state{dir: dir, root: root, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	st.reload()
 	h := &handler{
@@ -95,7 +97,7 @@ func TestLinkedNetworks(t *testing.T) {
 		t.Errorf("a name removed from the other network still answers %q", got)
 	}
 	// Its records gone: nothing from it, no failure.
-	if err := os.Remove(filepath.Join(root, "networks", otherNet, recordsName)); err != nil {
+	if err := os.Remove(dns.RecordsPath(filepath.Join(root, "networks", otherNet))); err != nil {
 		t.Fatal(err)
 	}
 	if rcode, got := ask("10.89.0.2", "queue."); rcode != mdns.RcodeServerFailure || got != "" {

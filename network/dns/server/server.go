@@ -1,4 +1,4 @@
-package dns
+package server
 
 import (
 	"context"
@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -18,11 +17,13 @@ import (
 	mdns "github.com/miekg/dns"
 	"golang.org/x/net/netutil"
 	"golang.org/x/sys/unix"
+
+	"berth/network/dns"
 )
 
 // ErrRunning is returned by Serve when another server holds the network's
 // dns.pid; `berth dns-serve` exits 0 on it.
-var ErrRunning = errors.New("a dns server for this network runs already")
+var ErrRunning = dns.ErrRunning
 
 // maxTCPConns bounds the TCP connections open at once: each holds a file
 // and a goroutine, and a container could open many.
@@ -62,7 +63,7 @@ type Options struct {
 // no container (or are removed). It returns ErrRunning when another server
 // for the network runs. The caller turns SIGTERM into ctx's end.
 func Serve(ctx context.Context, o Options) error {
-	dir, err := Dir(o.Root, o.Network)
+	dir, err := dns.Dir(o.Root, o.Network)
 	if err != nil {
 		return err
 	}
@@ -70,7 +71,7 @@ func Serve(ctx context.Context, o Options) error {
 		o.Logger = slog.Default()
 	}
 	log := o.Logger.With("network", o.Network[:12])
-	pidf, err := lockPid(dir)
+	pidf, err := dns.LockPid(dir)
 	if err != nil {
 		return err
 	}
@@ -80,7 +81,7 @@ func Serve(ctx context.Context, o Options) error {
 	if st.resolvConf == "" {
 		st.resolvConf = "/etc/resolv.conf"
 	}
-	r, err := ReadRecords(dir)
+	r, err := dns.ReadRecords(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil // the network is gone already
 	}
@@ -246,24 +247,6 @@ func bind(listen string) (net.PacketConn, net.Listener, netip.AddrPort, error) {
 	return nil, nil, netip.AddrPort{}, fmt.Errorf("dns listen %s: no port free on both udp and tcp", listen)
 }
 
-// lockPid takes dns.pid for this server. A probe (Running) holds a shared
-// lock for an instant, so a failed try is retried for 100 ms before
-// another server is assumed.
-func lockPid(dir string) (*os.File, error) {
-	path := filepath.Join(dir, pidName)
-	for range 20 {
-		f, err := flockFile(path, unix.LOCK_EX|unix.LOCK_NB)
-		if err == nil {
-			return f, nil
-		}
-		if !errors.Is(err, errWouldBlock) {
-			return nil, err
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	return nil, ErrRunning
-}
-
 // writePid writes this process's pid into the locked dns.pid.
 func writePid(f *os.File) error {
 	if err := f.Truncate(0); err != nil {
@@ -283,7 +266,7 @@ type state struct {
 	self       netip.AddrPort
 	log        *slog.Logger
 
-	cur atomic.Pointer[table]
+	cur atomic.Pointer[dns.Table]
 	ups atomic.Pointer[[]string]
 
 	mu       sync.Mutex // serialises reloads; guards the stamps and others
@@ -312,15 +295,15 @@ func stampOf(path string) (stamp, bool, error) {
 }
 
 // table is the records now (never nil once Serve listens).
-func (s *state) table() *table {
+func (s *state) table() *dns.Table {
 	if t := s.cur.Load(); t != nil {
 		return t
 	}
-	return &table{names: map[string]*host{}, ptr: map[netip.Addr]string{}}
+	return dns.EmptyTable()
 }
 
 // refresh reloads the records if the file changed and returns them.
-func (s *state) refresh() *table {
+func (s *state) refresh() *dns.Table {
 	s.reload()
 	return s.table()
 }
@@ -331,7 +314,7 @@ func (s *state) refresh() *table {
 func (s *state) reload() (gone, empty bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	path := filepath.Join(s.dir, recordsName)
+	path := dns.RecordsPath(s.dir)
 	st, ok, err := stampOf(path)
 	if err != nil {
 		s.log.Warn("stat records", "err", err)
@@ -341,10 +324,10 @@ func (s *state) reload() (gone, empty bool) {
 		return true, false
 	}
 	if st == s.stamp {
-		return false, s.table().count == 0
+		return false, s.table().Count == 0
 	}
 	s.stamp = st
-	r, err := ReadRecords(s.dir)
+	r, err := dns.ReadRecords(s.dir)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return true, false
@@ -352,13 +335,13 @@ func (s *state) reload() (gone, empty bool) {
 		s.log.Error("records file broken, keeping the last good records", "err", err)
 		return false, false
 	}
-	t, err := compile(r)
+	t, err := dns.Compile(r)
 	if err != nil { // ReadRecords checked it; kept for safety
 		s.log.Error("records file broken, keeping the last good records", "err", err)
 		return false, false
 	}
 	s.cur.Store(t)
-	return false, t.count == 0
+	return false, t.Count == 0
 }
 
 // exitIfEmpty decides, under dns.lock, that the server ends: the records
@@ -366,7 +349,7 @@ func (s *state) reload() (gone, empty bool) {
 // sockets and releases dns.pid), so that an Update holding the lock next
 // sees no server and starts one.
 func (s *state) exitIfEmpty(stop func()) bool {
-	lock, err := flockFile(filepath.Join(s.dir, lockName), unix.LOCK_EX)
+	lock, err := dns.Lock(s.dir)
 	if errors.Is(err, os.ErrNotExist) {
 		// The network's directory went whole (its root removed): no one
 		// can add a container any more.
@@ -378,7 +361,7 @@ func (s *state) exitIfEmpty(stop func()) bool {
 		return false
 	}
 	defer lock.Close()
-	r, err := ReadRecords(s.dir)
+	r, err := dns.ReadRecords(s.dir)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 	case err != nil:
@@ -418,20 +401,20 @@ func (s *state) reloadUpstreams() {
 // linkedTable is another network's records as last loaded.
 type linkedTable struct {
 	stamp stamp
-	t     *table
+	t     *dns.Table
 }
 
 // linked returns the records of the network id (another network of a
 // client), reloaded when its file changed; nil when it has none or they
 // are broken.
-func (s *state) linked(id string) *table {
-	dir, err := Dir(s.root, id)
+func (s *state) linked(id string) *dns.Table {
+	dir, err := dns.Dir(s.root, id)
 	if err != nil {
 		return nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st, ok, err := stampOf(filepath.Join(dir, recordsName))
+	st, ok, err := stampOf(dns.RecordsPath(dir))
 	if err != nil || !ok {
 		delete(s.others, id)
 		return nil
@@ -439,9 +422,9 @@ func (s *state) linked(id string) *table {
 	if c, ok := s.others[id]; ok && c.stamp == st {
 		return c.t
 	}
-	var t *table
-	if r, err := ReadRecords(dir); err == nil {
-		t, _ = compile(r)
+	var t *dns.Table
+	if r, err := dns.ReadRecords(dir); err == nil {
+		t, _ = dns.Compile(r)
 	}
 	if s.others == nil {
 		s.others = map[string]linkedTable{}

@@ -119,10 +119,9 @@ func flockFile(path string, how int) (*os.File, error) {
 // ErrRunning is LockPid's error when another server holds dns.pid.
 var ErrRunning = errors.New("a dns server for this network runs already")
 
-// LockPid takes dns.pid in a network's directory for its server (Running
-// probes it). A probe (Running) holds a shared
-// lock for an instant, so a failed try is retried for 100 ms before
-// another server is assumed.
+// LockPid takes dns.pid in a network's directory for its server. A probe
+// (Running) holds a shared lock for an instant, so a failed try is retried
+// for 100 ms before another server is assumed (ErrRunning).
 func LockPid(dir string) (*os.File, error) {
 	path := filepath.Join(dir, pidName)
 	for range 20 {

@@ -22,11 +22,11 @@ import (
 // manifest the registry client (go-containerregistry, net/http, TLS);
 // dns-serve, a user network's name server, miekg/dns.
 // Their package initialization and the larger binary cost every berth
-// command's start about 1.5 ms (`berth run --zzz`: the builder ~1 ms, the
-// registry client 7.0 -> 6.5 ms, hyperfine, 600 runs). They become berth-full
-// with the same arguments, process unchanged (a kill still reaches it), as
-// Docker's CLI hands builds to buildx; run and create start it only to
-// pull an image (pullForRun).
+// command's start about 2 ms of CPU (`berth run --zzz`, perf stat: 6.5-7.7
+// ms with the registry client and the name server, 4.0-5.2 ms without).
+// They become berth-full with the same arguments, process unchanged (a
+// kill still reaches it), as Docker's CLI hands builds to buildx; run and
+// create start it only to pull an image (pullForRun).
 
 // fullCommand is a command berth-full runs: it parses the flags, and
 // `berth help NAME` shows its help.

@@ -58,7 +58,8 @@ func progressFor(w *os.File, quiet bool) *ship.Progress {
 }
 
 // newPullForRunCommand is the hidden command berth's run and create
-// start to pull their image (the lean berth has no registry client).
+// start to pull their image once they found they must (the lean berth has
+// no registry client).
 func newPullForRunCommand(g *globals) *cobra.Command {
 	var policy string
 	cmd := &cobra.Command{
@@ -72,7 +73,8 @@ func newPullForRunCommand(g *globals) *cobra.Command {
 				return err
 			}
 			defer s.Close()
-			return pullForRun(cmd.Context(), g, s, policy, args[0])
+			// berth checked that it must (pullNeeded).
+			return pullImage(cmd.Context(), s, policy, args[0])
 		},
 	}
 	cmd.Flags().StringVar(&policy, "pull", "missing", "missing, always or never")
@@ -197,6 +199,12 @@ func pullForRun(ctx context.Context, _ *globals, s *image.Store, policy, arg str
 	if need, err := pullNeeded(ctx, s, policy, arg); !need {
 		return err
 	}
+	return pullImage(ctx, s, policy, arg)
+}
+
+// pullImage pulls arg for run or create, which found it must (pullNeeded;
+// policy words its messages).
+func pullImage(ctx context.Context, s *image.Store, policy, arg string) error {
 	ref, err := image.ParseRef(arg)
 	if err != nil {
 		return err

@@ -40,8 +40,9 @@ type spawn struct {
 	// once init's pid is known.
 	state func(pid int) ([]byte, error)
 	// makeCgroup, if set, creates the cgroup and sets its limits while
-	// init starts (the exec, nsexec and the Go runtime's start take
-	// milliseconds the runtime would otherwise wait through).
+	// the clone makes init's namespaces and init starts (the exec, nsexec
+	// and the Go runtime's start take milliseconds the runtime would
+	// otherwise wait through).
 	makeCgroup func() error
 	// filter, if set, returns cfg.Seccomp once init has been started, so
 	// that compiling or reading the filter overlaps with init's start.
@@ -139,8 +140,18 @@ func (sp *spawn) start() (*started, error) {
 	// then starts fewer threads, which execve must end.
 	env := []string{nsexec.EnvInitPipe + "=" + strconv.Itoa(sockFD), initproc.EnvProtocol + "=" + initproc.Protocol, "GOMAXPROCS=1"}
 	files := append([]*os.File{sp.stdio[0], sp.stdio[1], sp.stdio[2]}, extra...)
+	// The cgroup is made (record first) while the clone makes the
+	// namespaces and init starts: init waits for it before its cgroup
+	// mount.
+	made := make(chan error, 1)
+	if sp.cgroup != nil && sp.makeCgroup != nil {
+		go func() { made <- sp.makeCgroup() }()
+	} else {
+		made <- nil
+	}
 	proc, err := forkExec(path, args, env, sp.dir, files, sys)
 	if err != nil {
+		<-made
 		parent.Close()
 		return nil, fmt.Errorf("start init: %w", err)
 	}
@@ -156,22 +167,19 @@ func (sp *spawn) start() (*started, error) {
 	// nothing has (berth-runtime's cgprime); whether the move lands does
 	// not matter, and one hierarchy is enough. The
 	// process stays our unreaped child until the move is done, so its pid
-	// cannot name another process meanwhile. When this start is to make
-	// the cgroup, it is made first, in the same goroutine.
+	// cannot name another process meanwhile. When this start makes the
+	// cgroup, the move waits until it is made.
 	early := make(chan error, 1)
 	if sp.cgroup != nil {
 		go func(pid int) {
-			var err error
-			if sp.makeCgroup != nil {
-				err = sp.makeCgroup()
-			}
+			err := <-made
 			if err == nil {
 				_ = sp.cgroup.AddOne(pid)
 			}
 			early <- err
 		}(proc.pid)
 	} else {
-		early <- nil
+		early <- <-made
 	}
 	earlyDone := false
 	waitEarly := func() error {

@@ -52,26 +52,30 @@ func (s *setup) mountCgroup(dest string, o spec.MountOptions) error {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	bindOpts := o
-	bindOpts.Flags |= unix.MS_BIND
-	bindOpts.Flags &^= unix.MS_REC
+	// Plain binds first; the options' flags then apply to the tmpfs and
+	// every bind at once (one mount_setattr, not a remount each).
+	bind := spec.MountOptions{Flags: unix.MS_BIND}
 	for _, n := range names {
 		sub := n
 		if len(sub) > 5 && sub[:5] == "name=" {
 			sub = sub[5:]
 		}
 		d := filepath.Join(dest, sub)
-		if err := s.mountBind(specs.Mount{Source: paths[n], Destination: d}, d, bindOpts); err != nil {
+		if err := s.mountBind(specs.Mount{Source: paths[n], Destination: d}, d, bind); err != nil {
 			return fmt.Errorf("cgroup hierarchy %s: %w", n, err)
 		}
 	}
-	if o.Flags&unix.MS_RDONLY != 0 {
-		mnt, err := openInRoot(s.root, dest)
-		if err != nil {
-			return err
-		}
-		defer mnt.Close()
-		return remountBind(mnt, unix.MS_RDONLY, 0)
+	attr := mountAttr(o.Flags&flagsForBind, o.Clear&flagsForBind)
+	if attr.Attr_set == 0 && attr.Attr_clr == 0 {
+		return nil
+	}
+	mnt, err := openInRoot(s.root, dest)
+	if err != nil {
+		return err
+	}
+	defer mnt.Close()
+	if err := unix.MountSetattr(int(mnt.Fd()), "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, attr); err != nil {
+		return fmt.Errorf("set the flags of the cgroup hierarchies' binds: %w", err)
 	}
 	return nil
 }

@@ -46,3 +46,38 @@ func remountBind(f *os.File, set, clear uintptr) error {
 	}
 	return nil
 }
+
+// mountAttr translates mount(2) flags to set and to clear into
+// mount_setattr(2)'s attributes. An atime mode to set replaces the mount's
+// (the kernel wants MOUNT_ATTR__ATIME cleared with it).
+func mountAttr(set, clear uintptr) *unix.MountAttr {
+	a := &unix.MountAttr{}
+	for _, m := range []struct {
+		ms   uintptr
+		attr uint64
+	}{
+		{unix.MS_RDONLY, unix.MOUNT_ATTR_RDONLY},
+		{unix.MS_NOSUID, unix.MOUNT_ATTR_NOSUID},
+		{unix.MS_NODEV, unix.MOUNT_ATTR_NODEV},
+		{unix.MS_NOEXEC, unix.MOUNT_ATTR_NOEXEC},
+		{unix.MS_NODIRATIME, unix.MOUNT_ATTR_NODIRATIME},
+	} {
+		if set&m.ms != 0 {
+			a.Attr_set |= m.attr
+		} else if clear&m.ms != 0 {
+			a.Attr_clr |= m.attr
+		}
+	}
+	switch {
+	case set&unix.MS_NOATIME != 0:
+		a.Attr_set |= unix.MOUNT_ATTR_NOATIME
+	case set&unix.MS_STRICTATIME != 0:
+		a.Attr_set |= unix.MOUNT_ATTR_STRICTATIME
+	case set&unix.MS_RELATIME != 0:
+		a.Attr_set |= unix.MOUNT_ATTR_RELATIME
+	default:
+		return a
+	}
+	a.Attr_clr |= unix.MOUNT_ATTR__ATIME
+	return a
+}

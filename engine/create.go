@@ -137,6 +137,7 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (_ *Container, err
 	so := o.Spec
 	so.ID, so.Image, so.Rootfs = id, sum.Config.Config, rootfs
 	so.ContainerDir = dir
+	so.EtcDir = c.RunDir
 	if o.Net != nil {
 		so.NetNS = netns
 	}
@@ -158,8 +159,12 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (_ *Container, err
 	if spec.Process != nil && len(spec.Process.Args) > 0 {
 		c.Path, c.Args = spec.Process.Args[0], spec.Process.Args[1:]
 	}
+	// Not the files berth made (in the container's directories).
+	made := func(src string) bool {
+		return strings.HasPrefix(src, dir+"/") || (c.RunDir != "" && strings.HasPrefix(src, c.RunDir+"/"))
+	}
 	for _, m := range spec.Mounts {
-		if m.Type == "bind" && !strings.HasPrefix(m.Source, dir) {
+		if m.Type == "bind" && !made(m.Source) {
 			c.Mounts = append(c.Mounts, MountPoint{Type: "bind", Source: m.Source, Destination: m.Destination, RW: !hasOpt(m.Options, "ro")})
 		}
 	}

@@ -21,7 +21,7 @@ func netFilesChanged(n *NetConfig) bool {
 }
 
 // writeNetFiles rewrites the hosts and resolv.conf files create wrote into
-// the container's directory (those the user did not mount over), with
+// the container's run directory (those the user did not mount over), with
 // the container's addresses and name server, before the runtime binds
 // them. ns and rec are nil for a container without a berth network; rec
 // is the user network whose name server the container uses, if any.
@@ -36,7 +36,7 @@ func (e *Engine) putNetFiles(c *Container, ns *NetState, rec *network.Record, pu
 	if !netFilesChanged(c.Net) {
 		return nil
 	}
-	dir := e.dir(c.ID)
+	dir := e.etcDir(c)
 	b, err := os.ReadFile(filepath.Join(dir, "hostname"))
 	if err != nil {
 		return nil // create wrote no files (the user mounted over them)

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,15 +10,18 @@ import (
 	"testing"
 	"time"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
 	"berth/engine/monitor"
 	"berth/engine/ocispec"
 )
 
-// TestRunDir: the monitor's files are in the container's run directory,
-// under the run root, and not in the container directory (but the exit,
-// which outlives a reboot); a start after the directory went (a reboot
-// empties the tmpfs) makes it again; rm removes it. A record without RunDir (an older berth's) keeps them in the
-// container directory.
+// TestRunDir: the monitor's files and the /etc files are in the
+// container's run directory, under the run root, and not in the container
+// directory (but the exit, which outlives a reboot); a start after the
+// directory went (a reboot empties the tmpfs) makes it again, /etc files
+// included; rm removes it. A record without RunDir (an older berth's)
+// keeps them in the container directory.
 func TestRunDir(t *testing.T) {
 	ctx := context.Background()
 	e := testEngine(t)
@@ -39,8 +43,20 @@ func TestRunDir(t *testing.T) {
 			t.Fatalf("after start: %+v %v", got, err)
 		}
 	}
+	etc := func(dir string) {
+		t.Helper()
+		for _, f := range []string{"hostname", "hosts", "resolv.conf"} {
+			if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+				t.Errorf("/etc file: %v", err)
+			}
+		}
+		if b, err := os.ReadFile(filepath.Join(dir, "hostname")); err != nil || string(b) != c.ID[:12]+"\n" {
+			t.Errorf("hostname file %q %v, want the short ID", b, err)
+		}
+	}
+	etc(c.RunDir)
 	start()
-	for _, f := range []string{monitor.PidFile, monitor.RunFile, monitor.AttachSock, monitor.MonitorLog, monitor.InitPidFile} {
+	for _, f := range []string{monitor.PidFile, monitor.RunFile, monitor.AttachSock, monitor.MonitorLog, monitor.InitPidFile, "hostname", "hosts", "resolv.conf"} {
 		if _, err := os.Lstat(filepath.Join(c.RunDir, f)); err != nil {
 			t.Errorf("run directory: %v", err)
 		}
@@ -69,6 +85,7 @@ func TestRunDir(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(c.RunDir, monitor.PidFile)); err != nil {
 		t.Errorf("after the run directory went: %v", err)
 	}
+	etc(c.RunDir)
 
 	// A reboot while it runs: monitor and container gone, and the run
 	// directory with them. It shows as exited (255, as Docker's), and
@@ -98,10 +115,12 @@ func TestRunDir(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// An older berth's record: no RunDir (and no run directory).
+	// An older berth's record: no RunDir (and no run directory), its
+	// /etc files in the container directory.
 	if err := os.RemoveAll(c.RunDir); err != nil {
 		t.Fatal(err)
 	}
+	toContainerDir(t, e, c)
 	if _, err := e.modify(c.ID, func(r *Container) error {
 		r.RunDir = ""
 		return nil
@@ -112,6 +131,7 @@ func TestRunDir(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(e.dir(c.ID), monitor.PidFile)); err != nil {
 		t.Errorf("a record without RunDir: %v", err)
 	}
+	etc(e.dir(c.ID))
 	if err := e.Remove(ctx, c.ID, true, false); err != nil {
 		t.Fatal(err)
 	}
@@ -119,5 +139,35 @@ func TestRunDir(t *testing.T) {
 		if _, err := os.Stat(d); !os.IsNotExist(err) {
 			t.Errorf("%s after rm: %v", d, err)
 		}
+	}
+}
+
+// toContainerDir makes c's /etc files what an older berth made: in the
+// container directory, and bound from there.
+func toContainerDir(t *testing.T, e *Engine, c *Container) {
+	t.Helper()
+	dir := e.dir(c.ID)
+	path := filepath.Join(dir, "config.json")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s specs.Spec
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range s.Mounts {
+		if strings.HasPrefix(m.Source, c.RunDir+"/") {
+			s.Mounts[i].Source = filepath.Join(dir, filepath.Base(m.Source))
+		}
+	}
+	if b, err = json.Marshal(&s); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := ocispec.WriteEtcFiles(dir, s.Hostname, false, []string{"hostname", "hosts", "resolv.conf"}); err != nil {
+		t.Fatal(err)
 	}
 }

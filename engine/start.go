@@ -50,6 +50,9 @@ func (e *Engine) Start(ctx context.Context, ref string, attach func(net.Conn) er
 	if err := os.MkdirAll(rd, 0o700); err != nil {
 		return nil, err
 	}
+	if err := e.ensureEtcFiles(c); err != nil {
+		return nil, err
+	}
 	// A stale runtime container (a monitor killed before it deleted it).
 	e.runtimeDelete(c)
 	if err := e.ensureMounted(ctx, c); err != nil {

@@ -19,7 +19,7 @@ import (
 // has effects on the host only where Docker has them at this point: it
 // creates a missing -v source directory and the working directory in the
 // rootfs, asks o.Volume for volumes, and writes the hostname, hosts and
-// resolv.conf files into o.ContainerDir.
+// resolv.conf files into o.EtcDir (o.ContainerDir when unset).
 func Build(o Options) (*specs.Spec, error) {
 	if o.ID == "" || strings.ContainsAny(o.ID, "/\x00") || o.ID == "." || o.ID == ".." {
 		return nil, fmt.Errorf("container ID %q: invalid", o.ID)
@@ -147,7 +147,11 @@ func addEtcMounts(o *Options, host string, user []specs.Mount) ([]specs.Mount, e
 			keep = append(keep, f)
 		}
 	}
-	paths, err := writeEtcFiles(o.ContainerDir, keep)
+	dir := o.EtcDir
+	if dir == "" {
+		dir = o.ContainerDir
+	}
+	paths, err := writeEtcFiles(dir, keep)
 	if err != nil {
 		return nil, err
 	}

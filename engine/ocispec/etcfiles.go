@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -113,4 +114,28 @@ func writeEtcFiles(dir string, files []etcFile) (map[string]string, error) {
 		paths[f.dest] = p
 	}
 	return paths, nil
+}
+
+// WriteEtcFiles writes into dir again the files Build wrote there (their
+// names among hostname, hosts and resolv.conf), as Build made them for a
+// container with host name host, on the host's network or not: what a
+// start finds gone when dir is on a tmpfs that a reboot emptied.
+// (Networks rewrite hosts and resolv.conf after this, at each start.)
+func WriteEtcFiles(dir, host string, hostNet bool, names []string) error {
+	o := &Options{}
+	if hostNet {
+		o.NetNS = "host"
+	}
+	files, err := etcFiles(o, host)
+	if err != nil {
+		return err
+	}
+	var keep []etcFile
+	for _, f := range files {
+		if slices.Contains(names, f.name) {
+			keep = append(keep, f)
+		}
+	}
+	_, err = writeEtcFiles(dir, keep)
+	return err
 }

@@ -113,10 +113,15 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
-// monitorPidFile is container id's monitor.pid, in its run directory
-// under the run root TestMain set.
+// runDir is container id's run directory, under the run root TestMain
+// set: its monitor's files and its /etc files.
+func runDir(id string) string {
+	return filepath.Join(os.Getenv("BERTH_RUNROOT"), "containers", id)
+}
+
+// monitorPidFile is container id's monitor.pid, in its run directory.
 func monitorPidFile(id string) string {
-	return filepath.Join(os.Getenv("BERTH_RUNROOT"), "containers", id, "monitor.pid")
+	return filepath.Join(runDir(id), "monitor.pid")
 }
 
 // withBusybox gives the env a busybox:latest image.

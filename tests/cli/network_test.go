@@ -347,7 +347,7 @@ func TestNetworkReboot(t *testing.T) {
 	ids := strings.Fields(e.must("ps", "-aq", "--no-trunc"))
 	var pidFiles []string
 	for _, id := range ids {
-		run := filepath.Join(os.Getenv("BERTH_RUNROOT"), "containers", id)
+		run := runDir(id)
 		pidFiles = append(pidFiles, filepath.Join(run, "monitor.pid"), filepath.Join(run, "init.pid"))
 	}
 	dnsPids, _ := filepath.Glob(filepath.Join(e.root, "networks/*/dns.pid"))
@@ -366,7 +366,7 @@ func TestNetworkReboot(t *testing.T) {
 	}
 	// The run directories were on a tmpfs.
 	for _, id := range ids {
-		if err := os.RemoveAll(filepath.Join(os.Getenv("BERTH_RUNROOT"), "containers", id)); err != nil {
+		if err := os.RemoveAll(runDir(id)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -131,16 +131,25 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (_ *Container, err
 	if err != nil {
 		return nil, err
 	}
+	netNS := o.Spec.NetNS
+	if o.Net != nil {
+		netNS = netns
+	}
+	mounts, etcDir, err := withEtcLayer(c, mounts, ocispec.EtcFileNames(netNS == "host"))
+	if err != nil {
+		return nil, err
+	}
+	if etcDir == "" {
+		etcDir = c.RunDir
+	}
 	if err := mountRootfs(mounts, rootfs, o.AutoRemove); err != nil {
 		return nil, fmt.Errorf("mount the rootfs: %w", err)
 	}
 	so := o.Spec
 	so.ID, so.Image, so.Rootfs = id, sum.Config.Config, rootfs
 	so.ContainerDir = dir
-	so.EtcDir = c.RunDir
-	if o.Net != nil {
-		so.NetNS = netns
-	}
+	so.EtcDir = etcDir
+	so.NetNS = netNS
 	so.Volume = e.volumeFor(ctx, c, rootfs)
 	if so.Init && so.InitPath == "" {
 		so.InitPath = filepath.Join(filepath.Dir(e.monitor), "berth-init")

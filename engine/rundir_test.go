@@ -14,6 +14,7 @@ import (
 
 	"berth/engine/monitor"
 	"berth/engine/ocispec"
+	"berth/snapshot"
 )
 
 // TestRunDir: the monitor's files and the /etc files are in the
@@ -54,12 +55,18 @@ func TestRunDir(t *testing.T) {
 			t.Errorf("hostname file %q %v, want the short ID", b, err)
 		}
 	}
-	etc(c.RunDir)
+	layerEtc := filepath.Join(etcLayerDir(c), "etc")
+	etc(layerEtc)
 	start()
-	for _, f := range []string{monitor.PidFile, monitor.RunFile, monitor.AttachSock, monitor.MonitorLog, monitor.InitPidFile, "hostname", "hosts", "resolv.conf"} {
+	for _, f := range []string{monitor.PidFile, monitor.RunFile, monitor.AttachSock, monitor.MonitorLog, monitor.InitPidFile} {
 		if _, err := os.Lstat(filepath.Join(c.RunDir, f)); err != nil {
 			t.Errorf("run directory: %v", err)
 		}
+		if _, err := os.Lstat(filepath.Join(e.dir(c.ID), f)); !os.IsNotExist(err) {
+			t.Errorf("%s in the container directory: %v", f, err)
+		}
+	}
+	for _, f := range []string{"hostname", "hosts", "resolv.conf"} {
 		if _, err := os.Lstat(filepath.Join(e.dir(c.ID), f)); !os.IsNotExist(err) {
 			t.Errorf("%s in the container directory: %v", f, err)
 		}
@@ -75,9 +82,7 @@ func TestRunDir(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(e.dir(c.ID), monitor.ExitFile)); err != nil {
 		t.Errorf("exit: %v", err)
 	}
-	if err := os.RemoveAll(c.RunDir); err != nil {
-		t.Fatal(err)
-	}
+	reboot(t, e, c)
 	if got, err := e.Lookup(ctx, c.ID); err != nil || got.State.Status != StatusExited || got.State.ExitCode != 137 {
 		t.Errorf("stopped, after the run directory went: %+v %v, want exited 137", got.State, err)
 	}
@@ -85,7 +90,7 @@ func TestRunDir(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(c.RunDir, monitor.PidFile)); err != nil {
 		t.Errorf("after the run directory went: %v", err)
 	}
-	etc(c.RunDir)
+	etc(layerEtc)
 
 	// A reboot while it runs: monitor and container gone, and the run
 	// directory with them. It shows as exited (255, as Docker's), and
@@ -104,9 +109,7 @@ func TestRunDir(t *testing.T) {
 			t.Fatal("the monitor or the container outlived SIGKILL")
 		}
 	}
-	if err := os.RemoveAll(c.RunDir); err != nil {
-		t.Fatal(err)
-	}
+	reboot(t, e, c)
 	if got, err := e.Lookup(ctx, c.ID); err != nil || got.State.Status != StatusExited || got.State.ExitCode != 255 || got.State.Error == "" {
 		t.Errorf("after a reboot while it ran: %+v %v, want exited 255 with an error", got.State, err)
 	}
@@ -168,6 +171,18 @@ func toContainerDir(t *testing.T, e *Engine, c *Container) {
 		t.Fatal(err)
 	}
 	if err := ocispec.WriteEtcFiles(dir, s.Hostname, false, []string{"hostname", "hosts", "resolv.conf"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// reboot does to c what a reboot does to a stopped container: its rootfs
+// is no longer mounted and its run directory (a tmpfs) is gone.
+func reboot(t *testing.T, e *Engine, c *Container) {
+	t.Helper()
+	if err := snapshot.Unmount(filepath.Join(e.dir(c.ID), "rootfs")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(c.RunDir); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -50,12 +50,12 @@ func (e *Engine) Start(ctx context.Context, ref string, attach func(net.Conn) er
 	if err := os.MkdirAll(rd, 0o700); err != nil {
 		return nil, err
 	}
-	if err := e.ensureEtcFiles(c); err != nil {
-		return nil, err
-	}
 	// A stale runtime container (a monitor killed before it deleted it).
 	e.runtimeDelete(c)
 	if err := e.ensureMounted(ctx, c); err != nil {
+		return nil, err
+	}
+	if err := e.ensureEtcFiles(c); err != nil {
 		return nil, err
 	}
 	if err := e.startNetwork(c); err != nil {
@@ -287,6 +287,17 @@ func (e *Engine) ensureMounted(ctx context.Context, c *Container) error {
 	mounts, err := images.RootfsMounts(ctx, c.ID)
 	if err != nil {
 		return err
+	}
+	// After a reboot the /etc layer is made again (ensureEtcFiles then
+	// fills its files).
+	names, err := e.etcLayerNames(c)
+	if err != nil {
+		return err
+	}
+	if len(names) > 0 {
+		if mounts, _, err = withEtcLayer(c, mounts, names); err != nil {
+			return err
+		}
 	}
 	return mountRootfs(mounts, rootfs, c.AutoRemove)
 }

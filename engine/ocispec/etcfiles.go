@@ -116,6 +116,16 @@ func writeEtcFiles(dir string, files []etcFile) (map[string]string, error) {
 	return paths, nil
 }
 
+// EtcFileNames are the files Build writes for a container (unless the
+// user mounts over them): hostname, resolv.conf, and hosts but on the
+// host's network, where the container keeps its image's.
+func EtcFileNames(hostNet bool) []string {
+	if hostNet {
+		return []string{"hostname", "resolv.conf"}
+	}
+	return []string{"hostname", "hosts", "resolv.conf"}
+}
+
 // WriteEtcFiles writes into dir again the files Build wrote there (their
 // names among hostname, hosts and resolv.conf), as Build made them for a
 // container with host name host, on the host's network or not: what a

@@ -129,7 +129,7 @@ func TestNetworkConnectFailed(t *testing.T) {
 	t.Cleanup(func() { e.run(nil, "rm", "-f", "app"); e.run(nil, "network", "rm", "n1", "n2") })
 	e.must("run", "-d", "--name", "app", "--network", "n1", "busybox", "sleep", "1000")
 	id := strings.TrimSpace(e.must("inspect", "-f", "{{.Id}}", "app"))
-	hosts := filepath.Join(runDir(id), "hosts")
+	hosts := filepath.Join(runDir(id), "etc-layer", "etc", "hosts")
 	saved, err := os.ReadFile(hosts)
 	if err != nil {
 		t.Fatal(err)

@@ -33,7 +33,18 @@ func (e *Engine) Start(ctx context.Context, ref string, attach func(net.Conn) er
 			mon.abort()
 		}
 	}()
-	c, unlock, err := e.lookupLocked(ctx, ref)
+	var (
+		c      *Container
+		unlock func()
+		err    error
+	)
+	if e.unsaved.has(ref) {
+		// run's own container, named by its ID: locked and read once.
+		c = &Container{ID: ref, Name: ref}
+		unlock, err = e.lockExisting(c)
+	} else {
+		c, unlock, err = e.lookupLocked(ctx, ref)
+	}
 	if err != nil {
 		return nil, err
 	}

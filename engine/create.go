@@ -127,7 +127,7 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (_ *Container, err
 		}
 		e.unsaved.putMonitor(c.ID, m)
 	}
-	mounts, err := e.images.PrepareRootfs(ctx, id, img)
+	mounts, err := e.images.PrepareRootfsOf(ctx, id, img, sum)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	digest "github.com/opencontainers/go-digest"
 	bolt "go.etcd.io/bbolt"
 
 	"berth/snapshot"
@@ -34,18 +35,33 @@ const (
 // refuses to remove the image while it exists). It returns the mounts
 // that make the rootfs; the caller mounts them where it wants.
 func (s *Store) PrepareRootfs(ctx context.Context, key string, img Image) ([]snapshot.Mount, error) {
+	sum, err := s.Describe(ctx, img)
+	if err != nil {
+		return nil, err
+	}
+	return s.PrepareRootfsOf(ctx, key, img, sum)
+}
+
+// PrepareRootfsOf is PrepareRootfs for an image its caller has described
+// (sum): an image whose top layer is unpacked (and so every layer under
+// it) is not read again.
+func (s *Store) PrepareRootfsOf(ctx context.Context, key string, img Image, sum Summary) ([]snapshot.Mount, error) {
 	release, err := s.content.Hold(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	id, err := s.ID(ctx, img)
-	if err != nil {
-		return nil, err
+	id := sum.ID
+	var top digest.Digest
+	if n := len(sum.Layers); n > 0 {
+		if _, err := s.snaps.Stat(ctx, sum.Layers[n-1].String()); err == nil {
+			top = sum.Layers[n-1]
+		}
 	}
-	top, err := s.Unpack(ctx, img)
-	if err != nil {
-		return nil, err
+	if top == "" {
+		if top, err = s.Unpack(ctx, img); err != nil {
+			return nil, err
+		}
 	}
 	// The record is the snapshot's labels, written with it in one
 	// transaction: there is never a snapshot rmi does not see, nor a

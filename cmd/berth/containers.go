@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"berth/engine"
+	"berth/image"
 )
 
 func newCreateCommand(g *globals) *cobra.Command {
@@ -30,10 +31,7 @@ func newCreateCommand(g *globals) *cobra.Command {
 				return err
 			}
 			defer e.Close()
-			if err := pullForRun(cmd.Context(), g, e.Images(), f.pull, args[0]); err != nil {
-				return err
-			}
-			c, err := e.Create(cmd.Context(), o)
+			c, err := createPulling(cmd.Context(), g, e, f.pull, args[0], o)
 			if err != nil {
 				return err
 			}
@@ -72,11 +70,8 @@ func newRunCommand(g *globals) *cobra.Command {
 				return err
 			}
 			defer e.Close()
-			if err := pullForRun(ctx, g, e.Images(), f.pull, args[0]); err != nil {
-				return err
-			}
 			o.StartAfter = true
-			c, err := e.Create(ctx, o)
+			c, err := createPulling(ctx, g, e, f.pull, args[0], o)
 			if err != nil {
 				return err
 			}
@@ -337,4 +332,21 @@ func newWaitCommand(g *globals) *cobra.Command {
 			})
 		},
 	}
+}
+
+// createPulling creates the container, its image pulled first as --pull
+// says. With "missing" the create comes first and the pull only if it
+// found no such image, as Docker's client does: the image is looked up
+// once when it is there.
+func createPulling(ctx context.Context, g *globals, e *engine.Engine, policy, arg string, o engine.CreateOptions) (*engine.Container, error) {
+	if policy == "missing" {
+		c, err := e.Create(ctx, o)
+		if !errors.Is(err, image.ErrNotFound) {
+			return c, err
+		}
+	}
+	if err := pullForRun(ctx, g, e.Images(), policy, arg); err != nil {
+		return nil, err
+	}
+	return e.Create(ctx, o)
 }

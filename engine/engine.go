@@ -12,7 +12,6 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"berth/image"
-	"berth/internal/boltfile"
 )
 
 // ErrNotFound says no container has the name or ID given.
@@ -67,7 +66,7 @@ func Open(ctx context.Context, root string, o Options) (*Engine, error) {
 		return nil, err
 	}
 	exe, _ := os.Executable()
-	e := &Engine{root: root, images: images, meta: meta{boltfile.File{Path: filepath.Join(root, "containers.db")}},
+	e := &Engine{root: root, images: images, meta: newMeta(filepath.Join(root, "containers.db")),
 		runtime: o.Runtime, monitor: o.Monitor, self: o.Self, runRoot: o.RunRoot}
 	if e.runRoot == "" {
 		e.runRoot = DefaultRunRoot
@@ -82,10 +81,6 @@ func Open(ctx context.Context, root string, o Options) (*Engine, error) {
 		e.monitor = filepath.Join(filepath.Dir(exe), "berth-monitor")
 	}
 	if err := os.MkdirAll(filepath.Join(root, "containers"), 0o711); err != nil {
-		images.Close()
-		return nil, err
-	}
-	if err := e.meta.init(); err != nil {
 		images.Close()
 		return nil, err
 	}

@@ -21,7 +21,11 @@ var errNoRecord = errors.New("no record")
 // meta is the container database (see internal/boltfile).
 type meta struct{ boltfile.File }
 
-func (m meta) init() error { return m.Init(bucketContainers, bucketNames) }
+// newMeta is the container database at path; its first transaction makes
+// the file and the buckets.
+func newMeta(path string) meta {
+	return meta{boltfile.File{Path: path, Buckets: [][]byte{bucketContainers, bucketNames}}}
+}
 
 func (m meta) update(fn func(*bolt.Tx) error) error { return m.Update(fn) }
 

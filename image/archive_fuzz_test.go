@@ -54,6 +54,10 @@ func FuzzLoad(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { dst.Close() })
+	// The first transaction makes the database (images.db).
+	if _, err := dst.List(ctx); err != nil {
+		f.Fatal(err)
+	}
 	wantWatch, wantRoot := fmt.Sprint(arcDirNames(f, watch)), fmt.Sprint(arcDirNames(f, root))
 
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -37,8 +37,11 @@ type rootfsRecord struct {
 // meta is the image metadata database (see internal/boltfile).
 type meta struct{ boltfile.File }
 
-// init creates the database and its buckets.
-func (m meta) init() error { return m.Init(bucketImages, bucketDangling, bucketRootfs) }
+// newMeta is the image database at path; its first transaction makes the
+// file and the buckets.
+func newMeta(path string) meta {
+	return meta{boltfile.File{Path: path, Buckets: [][]byte{bucketImages, bucketDangling, bucketRootfs}}}
+}
 
 func (m meta) update(fn func(*bolt.Tx) error) error { return m.Update(fn) }
 

@@ -17,7 +17,6 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"berth/content"
-	"berth/internal/boltfile"
 	"berth/snapshot"
 	"berth/snapshot/auto"
 )
@@ -76,14 +75,10 @@ func Open(ctx context.Context, root string, o Options) (*Store, error) {
 	}
 	s := &Store{
 		root: root, content: cs, snaps: snaps, snapName: name,
-		meta: meta{boltfile.File{Path: filepath.Join(root, "images.db")}}, platform: o.Platform, log: log,
+		meta: newMeta(filepath.Join(root, "images.db")), platform: o.Platform, log: log,
 	}
 	if s.platform.OS == "" {
 		s.platform = HostPlatform()
-	}
-	if err := s.meta.init(); err != nil {
-		snaps.Close()
-		return nil, err
 	}
 	return s, nil
 }

@@ -72,15 +72,14 @@ func Open(root string, o Options) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("network store: %w", err)
 	}
-	s := &Store{db: boltfile.File{Path: filepath.Join(dir, "networks.db")}, pools: o.Pools, routes: o.Routes}
+	// The file and its buckets are made by the first transaction.
+	s := &Store{db: boltfile.File{Path: filepath.Join(dir, "networks.db"),
+		Buckets: [][]byte{bucketNetworks, bucketNames, bucketLeases}}, pools: o.Pools, routes: o.Routes}
 	if s.pools == nil {
 		s.pools = ipam.DefaultPools()
 	}
 	if s.routes == nil {
 		s.routes = ipam.HostRoutes
-	}
-	if err := s.db.Init(bucketNetworks, bucketNames, bucketLeases); err != nil {
-		return nil, fmt.Errorf("network store: %w", err)
 	}
 	return s, nil
 }

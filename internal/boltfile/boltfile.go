@@ -7,6 +7,7 @@
 package boltfile
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -23,6 +24,12 @@ type File struct {
 	// Timeout is how long a transaction waits for another process's;
 	// zero means DefaultTimeout.
 	Timeout time.Duration
+	// Buckets are made by the first transaction that needs them: an
+	// Update makes the missing ones in its own transaction, a View that
+	// finds one missing (or no file) runs an Update for them first.
+	// Opening a store then costs no transaction: every berth command
+	// opens its databases.
+	Buckets [][]byte
 }
 
 // open takes the file's turn lock (see takeTurn) and opens it; release
@@ -51,25 +58,62 @@ func (f File) Update(fn func(*bolt.Tx) error) error {
 		return err
 	}
 	defer release()
-	err = db.Update(fn)
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range f.Buckets {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return fn(tx)
+	})
 	if cerr := db.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("close %s: %w", f.Path, cerr)
 	}
 	return err
 }
 
-// View runs fn in a read-only transaction; the file must exist (call
-// Init first).
+// View runs fn in a read-only transaction, once the file exists with
+// every bucket of f.Buckets.
 func (f File) View(fn func(*bolt.Tx) error) error {
-	db, release, err := f.open(true)
-	if err != nil {
+	ready, err := f.view(fn)
+	if ready {
 		return err
 	}
-	defer release()
-	err = db.View(fn)
-	db.Close()
+	if err := f.Update(func(*bolt.Tx) error { return nil }); err != nil {
+		return err
+	}
+	_, err = f.view(fn)
 	return err
 }
+
+// view runs fn if the file opens and has every bucket; ready is false
+// (and fn has not run) otherwise.
+func (f File) view(fn func(*bolt.Tx) error) (ready bool, err error) {
+	if len(f.Buckets) > 0 {
+		if st, err := os.Stat(f.Path); err != nil || st.Size() == 0 {
+			return false, err
+		}
+	}
+	db, release, err := f.open(true)
+	if err != nil {
+		return len(f.Buckets) == 0, err
+	}
+	defer release()
+	err = db.View(func(tx *bolt.Tx) error {
+		for _, b := range f.Buckets {
+			if tx.Bucket(b) == nil {
+				return errMissing
+			}
+		}
+		ready = true
+		return fn(tx)
+	})
+	db.Close()
+	return ready, err
+}
+
+// errMissing stops a View that found a bucket missing.
+var errMissing = errors.New("bucket missing")
 
 // Init creates the file and the buckets. It looks first, in a read-only
 // transaction, and writes only when something is missing: every berth

@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -67,9 +68,15 @@ type Store struct {
 // Open opens (creating if needed) the database at path. A transaction
 // waits up to timeout for another process's.
 func Open(path string, timeout time.Duration) (*Store, error) {
-	s := &Store{f: boltfile.File{Path: path, Timeout: timeout}}
-	if err := s.f.Init([]byte(bucketSnapshots), []byte(bucketChildren), []byte(bucketMeta)); err != nil {
-		return nil, fmt.Errorf("init snapshot metadata %s: %w", path, err)
+	s := &Store{f: boltfile.File{Path: path, Timeout: timeout,
+		Buckets: [][]byte{[]byte(bucketSnapshots), []byte(bucketChildren), []byte(bucketMeta)}}}
+	// The file says which snapshotter a root uses (snapshot/auto): it is
+	// made when the store is first opened; later opens cost nothing (its
+	// first transaction makes any bucket it lacks).
+	if _, err := os.Stat(path); err != nil {
+		if err := s.f.Init(s.f.Buckets...); err != nil {
+			return nil, fmt.Errorf("init snapshot metadata %s: %w", path, err)
+		}
 	}
 	return s, nil
 }

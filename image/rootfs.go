@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	digest "github.com/opencontainers/go-digest"
 	bolt "go.etcd.io/bbolt"
 
 	"berth/snapshot"
@@ -51,26 +50,29 @@ func (s *Store) PrepareRootfsOf(ctx context.Context, key string, img Image, sum 
 		return nil, err
 	}
 	defer release()
-	id := sum.ID
-	var top digest.Digest
-	if n := len(sum.Layers); n > 0 {
-		if _, err := s.snaps.Stat(ctx, sum.Layers[n-1].String()); err == nil {
-			top = sum.Layers[n-1]
-		}
-	}
-	if top == "" {
-		if top, err = s.Unpack(ctx, img); err != nil {
-			return nil, err
-		}
-	}
 	// The record is the snapshot's labels, written with it in one
 	// transaction: there is never a snapshot rmi does not see, nor a
 	// record without its snapshot, and a container's create syncs one
 	// database, not two. (An older berth wrote a record to images.db
 	// first; Rootfses still reads those.)
-	mounts, err := s.snaps.Prepare(ctx, key, top.String(), snapshot.WithLabels(map[string]string{
-		labelImage: img.Name.String(), labelImageID: id.String(),
-	}))
+	labels := snapshot.WithLabels(map[string]string{
+		labelImage: img.Name.String(), labelImageID: sum.ID.String(),
+	})
+	if n := len(sum.Layers); n > 0 {
+		// Usually the image is unpacked: its top layer is there.
+		mounts, err := s.snaps.Prepare(ctx, key, sum.Layers[n-1].String(), labels)
+		if err == nil {
+			return mounts, nil
+		}
+		if !errors.Is(err, snapshot.ErrNotFound) {
+			return nil, fmt.Errorf("rootfs %s: %w", key, err)
+		}
+	}
+	top, err := s.Unpack(ctx, img)
+	if err != nil {
+		return nil, err
+	}
+	mounts, err := s.snaps.Prepare(ctx, key, top.String(), labels)
 	if err != nil {
 		return nil, fmt.Errorf("rootfs %s: %w", key, err)
 	}

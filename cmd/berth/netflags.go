@@ -26,12 +26,12 @@ type netFlags struct {
 }
 
 func (f *netFlags) register(fs *pflag.FlagSet) {
-	fs.StringArrayVarP(&f.publish, "publish", "p", nil, "publish a container's port to the host ([ip:][hostport:]port[/proto])")
+	stringArrayVarP(fs, &f.publish, "publish", "p", "publish a container's port to the host ([ip:][hostport:]port[/proto])")
 	fs.BoolVarP(&f.publishAll, "publish-all", "P", false, "publish every exposed port to a free host port")
-	fs.StringArrayVar(&f.dns, "dns", nil, "set a DNS server")
-	fs.StringArrayVar(&f.dnsSearch, "dns-search", nil, "set a DNS search domain")
-	fs.StringArrayVar(&f.addHost, "add-host", nil, "add a host-to-IP mapping (host:ip)")
-	fs.StringArrayVar(&f.aliases, "network-alias", nil, "add a network-scoped alias for the container")
+	stringArrayVarP(fs, &f.dns, "dns", "", "set a DNS server")
+	stringArrayVarP(fs, &f.dnsSearch, "dns-search", "", "set a DNS search domain")
+	stringArrayVarP(fs, &f.addHost, "add-host", "", "add a host-to-IP mapping (host:ip)")
+	stringArrayVarP(fs, &f.aliases, "network-alias", "", "add a network-scoped alias for the container")
 	fs.StringVar(&f.ip, "ip", "", "IPv4 address on a user network (e.g. 172.30.100.104)")
 }
 

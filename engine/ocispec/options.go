@@ -90,7 +90,7 @@ type Options struct {
 	// hostname, hosts and resolv.conf files it binds into the container,
 	// as Docker does. Empty: those files are not generated.
 	ContainerDir string
-	// EtcDir, if set, is where those files go instead: the container's
+	// EtcDir, if set, is where those files go instead: in the container's
 	// run directory, on the run root's tmpfs, as Podman keeps them (a
 	// start that finds them gone after a reboot writes them again,
 	// WriteEtcFiles).

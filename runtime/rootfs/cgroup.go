@@ -52,9 +52,10 @@ func (s *setup) mountCgroup(dest string, o spec.MountOptions) error {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	// Plain binds first; the options' flags then apply to the tmpfs and
-	// every bind at once (one mount_setattr, not a remount each).
-	bind := spec.MountOptions{Flags: unix.MS_BIND}
+	// The binds without the options' flags, which then apply to the tmpfs
+	// and every bind at once (one mount_setattr, not a remount each);
+	// propagation and recursive attributes still apply to each bind.
+	bind := spec.MountOptions{Flags: unix.MS_BIND, Propagation: o.Propagation, RecAttrSet: o.RecAttrSet, RecAttrClr: o.RecAttrClr}
 	for _, n := range names {
 		sub := n
 		if len(sub) > 5 && sub[:5] == "name=" {

@@ -115,41 +115,11 @@ func (f File) view(fn func(*bolt.Tx) error) (ready bool, err error) {
 // errMissing stops a View that found a bucket missing.
 var errMissing = errors.New("bucket missing")
 
-// Init creates the file and the buckets. It looks first, in a read-only
-// transaction, and writes only when something is missing: every berth
-// command opens its databases, and a write transaction costs two
-// fdatasyncs and an exclusive lock even when it changes nothing.
+// Init creates the file and the buckets now, rather than in the first
+// transaction that needs them: a View that finds them all writes nothing
+// (a write transaction costs two fdatasyncs and an exclusive lock even
+// when it changes nothing); one that finds something missing makes it.
 func (f File) Init(buckets ...[]byte) error {
-	if f.hasAll(buckets) {
-		return nil
-	}
-	return f.Update(func(tx *bolt.Tx) error {
-		for _, b := range buckets {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
-// hasAll tells whether the file exists and holds every bucket. Any error
-// (no file yet, a file another process is creating) says no: Init then
-// takes the write lock and settles it.
-func (f File) hasAll(buckets [][]byte) bool {
-	st, err := os.Stat(f.Path)
-	if err != nil || st.Size() == 0 {
-		return false
-	}
-	ok := false
-	err = f.View(func(tx *bolt.Tx) error {
-		for _, b := range buckets {
-			if tx.Bucket(b) == nil {
-				return nil
-			}
-		}
-		ok = true
-		return nil
-	})
-	return err == nil && ok
+	f.Buckets = buckets
+	return f.View(func(*bolt.Tx) error { return nil })
 }

@@ -240,6 +240,8 @@ func TestNetworkLifecycles(t *testing.T) {
 	// The bridges and each network's rules stay once made: warm up both.
 	e.must("run", "--rm", "busybox", "true")
 	e.must("run", "--rm", "--network", "n1", "busybox", "true")
+	// The warm-up's veth goes with its namespace, in the background.
+	assertNoNetLeft(t, e, "after the warm-up")
 	before := netSnapshot(t, e)
 	killMonitor := func(name string) {
 		t.Helper()

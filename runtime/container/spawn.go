@@ -169,18 +169,16 @@ func (sp *spawn) start() (*started, error) {
 	// process stays our unreaped child until the move is done, so its pid
 	// cannot name another process meanwhile. When this start makes the
 	// cgroup, the move waits until it is made.
+	madeDone := make(chan error, 1)
 	early := make(chan error, 1)
-	if sp.cgroup != nil {
-		go func(pid int) {
-			err := <-made
-			if err == nil {
-				_ = sp.cgroup.AddOne(pid)
-			}
-			early <- err
-		}(proc.pid)
-	} else {
-		early <- <-made
-	}
+	go func(pid int) {
+		err := <-made
+		madeDone <- err
+		if err == nil && sp.cgroup != nil {
+			_ = sp.cgroup.AddOne(pid)
+		}
+		early <- err
+	}(proc.pid)
 	earlyDone := false
 	waitEarly := func() error {
 		if earlyDone {
@@ -226,14 +224,17 @@ func (sp *spawn) start() (*started, error) {
 	// waits for "made" before it binds the cgroup's directories, and for
 	// "ready" (it is in the cgroup) before the cgroup namespace, a fresh
 	// cgroup2 mount, hooks or execve.
-	if err := waitEarly(); err != nil {
+	if err := <-madeDone; err != nil {
 		_ = enc.Encode(initproc.Message{Type: initproc.MsgError, Error: err.Error()})
 		return fail(err)
 	}
-	// Init may bind the cgroup's directories while it is moved in.
+	// Init binds the cgroup's directories while it is moved in: into one
+	// hierarchy first, the move that may wait for a grace period, then
+	// into all.
 	if err := enc.Encode(initproc.Message{Type: initproc.MsgCgroupMade}); err != nil {
 		return fail(st.initReason(fmt.Errorf("send cgroup made: %w", err)))
 	}
+	_ = waitEarly() // madeDone's error: nil
 	if sp.cgroup != nil {
 		if err := sp.cgroup.Add(pid); err != nil {
 			_ = enc.Encode(initproc.Message{Type: initproc.MsgError, Error: err.Error()})

@@ -116,12 +116,21 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (_ *Container, err
 	if err := os.MkdirAll(c.RunDir, 0o700); err != nil {
 		return nil, err
 	}
+	netNS := o.Spec.NetNS
+	if o.Net != nil {
+		netNS = netns
+	}
 	if o.StartAfter && !o.Spec.TTY {
 		// run: the monitor starts (a process, its logs, its attach
 		// socket) while the rootfs and config are made; it waits for
 		// Start's go-ahead. A terminal's monitor creates the container
 		// first, and starts with Start.
-		m, err := e.launchMonitor(e.monitorConfig(c))
+		cfg := e.monitorConfig(c)
+		// With a network namespace of its own (not one to join), the
+		// container has the runtime's default namespaces: its init can
+		// start meanwhile too.
+		cfg.EarlyInit = cfg.Prestart && (netNS == "" || netNS == "none")
+		m, err := e.launchMonitor(cfg)
 		if err != nil {
 			return nil, err
 		}
@@ -130,10 +139,6 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (_ *Container, err
 	mounts, err := e.images.PrepareRootfsOf(ctx, id, img, sum)
 	if err != nil {
 		return nil, err
-	}
-	netNS := o.Spec.NetNS
-	if o.Net != nil {
-		netNS = netns
 	}
 	mounts, etcDir, err := withEtcLayer(c, mounts, ocispec.EtcFileNames(netNS == "host"))
 	if err != nil {

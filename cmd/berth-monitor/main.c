@@ -6,7 +6,7 @@
  * in a new session, with the start handshake's socket as descriptor 3:
  *
  *   berth-monitor --id ID --runtime PATH --runtime-root DIR [--tty]
- *     [--open-stdin] [--prestart] [--log-max-size N] [--log-max-files N]
+ *     [--open-stdin] [--prestart [--early-init]] [--log-max-size N] [--log-max-files N]
  *     [--restart POLICY] [--max-retries N] [--events PATH] [--name NAME]
  *     [--image IMAGE] [--label KEY=VALUE]... [--exit-command ARG]...
  *     [--run-dir DIR] CONTAINER_DIR
@@ -23,7 +23,9 @@
  *
  * --prestart says the runtime takes berth-runtime's --wait-fd: the
  * monitor then starts its `run --detach` at once, and it waits for the
- * go-ahead (the engine's "S") before it reads the bundle. */
+ * go-ahead (the engine's "S") before it reads the bundle. --early-init
+ * passes berth-runtime's --early-init too: the runtime starts the
+ * container's init while it waits. */
 #include "mon.h"
 
 #include <errno.h>
@@ -73,6 +75,10 @@ static int parse(struct mon *m, int argc, char **argv)
 		}
 		if (strcmp(a, "--prestart") == 0) {
 			m->prestart = true;
+			continue;
+		}
+		if (strcmp(a, "--early-init") == 0) {
+			m->early_init = true;
 			continue;
 		}
 		if (strncmp(a, "--", 2) != 0)

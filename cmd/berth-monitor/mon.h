@@ -120,6 +120,7 @@ struct mon {
 	size_t nexitcmd;
 	bool tty, open_stdin;
 	bool prestart; /* the runtime takes --wait-fd: start it early */
+	bool early_init; /* and --early-init: it starts init early too */
 	long long log_max_size, log_max_files, max_retries;
 
 	int dirfd, epfd, sigfd, lnfd; /* dirfd: rundir */

@@ -429,7 +429,13 @@ static void rtrun_close(struct rtrun *p)
  * waits on it for the go-ahead (--wait-fd) before it reads the bundle. */
 static int run_spawn(struct mon *m, struct rtrun *p, int go, struct buf *err)
 {
-	const char *more[] = {"--detach", go >= 0 ? "--wait-fd" : NULL, "3", NULL};
+	const char *more[] = {"--detach", NULL, NULL, NULL, NULL};
+	if (go >= 0) {
+		more[1] = "--wait-fd";
+		more[2] = "3";
+		if (m->early_init)
+			more[3] = "--early-init";
+	}
 	size_t at;
 	char **argv = argv_bundle(m, "run", more, p->pidfile, sizeof p->pidfile, 1, &at, err);
 	if (!argv)

@@ -19,6 +19,7 @@ type createFlags struct {
 	noPivot, noNewKeyring          bool
 	preserveFDs                    int
 	waitFD                         int
+	earlyInit                      bool
 }
 
 func (c *createFlags) register(f *pflag.FlagSet) {
@@ -29,6 +30,7 @@ func (c *createFlags) register(f *pflag.FlagSet) {
 	f.BoolVar(&c.noNewKeyring, "no-new-keyring", false, "keep the caller's session keyring")
 	f.IntVar(&c.preserveFDs, "preserve-fds", 0, "pass this many extra descriptors (from 3) to the process")
 	f.IntVar(&c.waitFD, "wait-fd", -1, "before reading the bundle, wait for the byte 'G' on this descriptor (berth's monitor starts the runtime while the bundle is written)")
+	f.BoolVar(&c.earlyInit, "early-init", false, "start the container's init, in the default spec's namespaces, as the runtime starts (with --wait-fd, while the bundle is written); it is used if the config asks for those, ended if not")
 }
 
 func (c *createFlags) options(g *globals, id string) container.CreateOptions {
@@ -41,6 +43,7 @@ func (c *createFlags) options(g *globals, id string) container.CreateOptions {
 		// checkWaitFD took it before the runtime opened any file.
 		o.GoAhead = os.NewFile(uintptr(c.waitFD), "go-ahead")
 	}
+	o.EarlyInit = c.earlyInit
 	return o
 }
 

@@ -50,7 +50,11 @@ type Config struct {
 	// Prestart says the runtime takes berth-runtime's --wait-fd: the
 	// monitor starts it as soon as it starts, and it waits there for
 	// the go-ahead while the engine makes the rootfs and the bundle.
-	Prestart    bool  `json:"prestart,omitempty"`
+	Prestart bool `json:"prestart,omitempty"`
+	// EarlyInit, with Prestart, has the runtime start the container's
+	// init while it waits too (berth-runtime's --early-init): for a
+	// container with the runtime's default namespaces.
+	EarlyInit   bool  `json:"earlyInit,omitempty"`
 	OpenStdin   bool  `json:"openStdin"`
 	LogMaxSize  int64 `json:"logMaxSize"`
 	LogMaxFiles int   `json:"logMaxFiles"`
@@ -85,6 +89,9 @@ func (c Config) Args() []string {
 	}
 	if c.Prestart {
 		a = append(a, "--prestart")
+		if c.EarlyInit {
+			a = append(a, "--early-init")
+		}
 	}
 	if c.RunDir != "" && c.RunDir != c.Dir {
 		a = append(a, "--run-dir", c.RunDir)

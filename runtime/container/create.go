@@ -46,6 +46,11 @@ type CreateOptions struct {
 	// monitor does). If it is a socket, Run writes 'R' on it once the
 	// container runs (tellRunning). Create and Run close it.
 	GoAhead *os.File
+	// EarlyInit takes the init berth-runtime's constructor started for
+	// --early-init (earlyInit), if it did: it is used if the config asks
+	// for the default spec's namespaces and berth-runtime-init can run in
+	// them, and ended otherwise.
+	EarlyInit bool
 	// beforeStart, if set, is called just before the container's first
 	// process is started.
 	beforeStart func()
@@ -88,6 +93,12 @@ func Create(o CreateOptions) (*State, error) {
 // releases it; nil on error), so that Run starts the container it made without another
 // process in between and without reading its state back.
 func create(o CreateOptions) (st *State, unlock func(), err error) {
+	var early *earlyInit
+	if o.EarlyInit {
+		early = takeEarlyInit()
+	}
+	// Ended unless spawn takes it.
+	defer func() { early.discard() }()
 	if err := ValidateID(o.ID); err != nil {
 		return nil, nil, err
 	}
@@ -101,13 +112,20 @@ func create(o CreateOptions) (st *State, unlock func(), err error) {
 		hostc <- hostLayout{h, err, owner()}
 	}()
 	exec := make(chan openedExe, 1)
-	go func() {
-		f, initBin, err := selfexe.OpenWith(InitBinary)
-		exec <- openedExe{f, initBin, err}
-	}()
+	openExe := func() {
+		go func() {
+			f, initBin, err := selfexe.OpenWith(InitBinary)
+			exec <- openedExe{f, initBin, err}
+		}()
+	}
+	// Not needed with an early init, unless it does not fit.
+	exeOpened := early == nil
+	if exeOpened {
+		openExe()
+	}
 	exeTaken := false
 	defer func() {
-		if !exeTaken {
+		if exeOpened && !exeTaken {
 			r := <-exec
 			if r.f != nil {
 				r.f.Close()
@@ -335,7 +353,12 @@ func create(o CreateOptions) (st *State, unlock func(), err error) {
 			return cg.Set(cfg.Linux.Resources)
 		},
 		filter: waitFilter,
+		early:  early,
 		exe: func() (*os.File, *os.File, error) {
+			if !exeOpened {
+				exeOpened = true
+				openExe()
+			}
 			exeTaken = true
 			r := <-exec
 			return r.f, r.initBin, r.err

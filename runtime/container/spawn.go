@@ -51,6 +51,9 @@ type spawn struct {
 	// meanwhile): berth-runtime's, and berth-runtime-init's or nil;
 	// selfexe.Open otherwise. start closes them.
 	exe func() (own, initBin *os.File, err error)
+	// early, if set, is an init started before the config was read;
+	// start uses it if it fits (takeEarly), and ends it otherwise.
+	early *earlyInit
 }
 
 // InitBinary is berth-runtime-init, the container's init built without
@@ -71,53 +74,6 @@ type started struct {
 }
 
 func (sp *spawn) start() (*started, error) {
-	openExe := sp.exe
-	if openExe == nil {
-		openExe = func() (*os.File, *os.File, error) {
-			f, err := selfexe.Open()
-			return f, nil, err
-		}
-	}
-	exe, initExe, err := openExe()
-	if initExe != nil {
-		defer initExe.Close()
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer exe.Close()
-	// berth-runtime-init, when it is there and clone can make the
-	// namespaces: nsexec has nothing to do.
-	args := []string{"berth-runtime", "init"}
-	var sys *syscall.SysProcAttr
-	direct := initExe != nil && cloneOnly(sp.boot)
-	if direct {
-		exe, args = initExe, []string{InitBinary}
-		sys = &syscall.SysProcAttr{Cloneflags: sp.boot.Unshare}
-	}
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("init socketpair: %w", err)
-	}
-	parent := os.NewFile(uintptr(fds[0]), "init socket")
-	child := os.NewFile(uintptr(fds[1]), "init socket (child)")
-	defer child.Close()
-
-	var extra []*os.File
-	for i := 0; i < sp.preserve; i++ {
-		extra = append(extra, os.NewFile(uintptr(3+i), "preserved fd "+strconv.Itoa(3+i)))
-	}
-	next := func(f *os.File) int {
-		extra = append(extra, f)
-		return 2 + len(extra)
-	}
-	sockFD := next(child)
-	if sp.fifo != nil {
-		sp.cfg.FifoFD = next(sp.fifo)
-	}
-	if sp.console != nil {
-		sp.cfg.ConsoleFD = next(sp.console)
-	}
 	sp.cfg.PreserveFDs = sp.preserve
 	if p := sp.cfg.Process; p != nil {
 		cp := *p
@@ -128,18 +84,9 @@ func (sp *spawn) start() (*started, error) {
 	// capabilities the kernel has: read it here, on the host.
 	last, err := caps.LastCap()
 	if err != nil {
-		parent.Close()
 		return nil, err
 	}
 	sp.cfg.CapLastCap = last
-	// The child resolves the path after it has moved the files to
-	// descriptors 3 and up, which may include exe's number: name the
-	// handle through this process, which holds it until forkExec returns.
-	path := "/proc/" + strconv.Itoa(os.Getpid()) + "/fd/" + strconv.Itoa(int(exe.Fd()))
-	// One P from the start: init runs one goroutine, and the Go runtime
-	// then starts fewer threads, which execve must end.
-	env := []string{nsexec.EnvInitPipe + "=" + strconv.Itoa(sockFD), initproc.EnvProtocol + "=" + initproc.Protocol, "GOMAXPROCS=1"}
-	files := append([]*os.File{sp.stdio[0], sp.stdio[1], sp.stdio[2]}, extra...)
 	// The cgroup is made (record first) while the clone makes the
 	// namespaces and init starts: init waits for it before its cgroup
 	// mount.
@@ -149,16 +96,17 @@ func (sp *spawn) start() (*started, error) {
 	} else {
 		made <- nil
 	}
-	proc, err := forkExec(path, args, env, sp.dir, files, sys)
-	if err != nil {
+	// berth-runtime-init, when it is there and clone can make the
+	// namespaces: nsexec has nothing to do.
+	direct := cloneOnly(sp.boot)
+	var proc *child
+	var parent *os.File
+	if pre := sp.takeEarly(direct); pre != nil {
+		proc, parent = pre.proc, pre.sock
+	} else if proc, parent, direct, err = sp.launch(direct); err != nil {
 		<-made
-		parent.Close()
-		return nil, fmt.Errorf("start init: %w", err)
+		return nil, err
 	}
-	// Only init may hold the other end now: should it die before the
-	// handshake (a signal to the whole process group), the read below must
-	// see end-of-file rather than wait forever, holding the container lock.
-	child.Close()
 	st := &started{proc: proc, sock: parent}
 	// On cgroup v1 the first move into a cgroup waits for an RCU grace
 	// period (8 ms or more); later moves do not. Moving this first process
@@ -250,6 +198,72 @@ func (sp *spawn) start() (*started, error) {
 		}
 	}
 	return st, nil
+}
+
+// launch starts init: berth-runtime-init in the namespaces its clone
+// makes, when it is there and cloneOnly, or `berth-runtime init`. It
+// returns the process, the runtime's end of the init socket, and whether
+// it started berth-runtime-init (direct).
+func (sp *spawn) launch(cloneOnly bool) (_ *child, _ *os.File, direct bool, _ error) {
+	openExe := sp.exe
+	if openExe == nil {
+		openExe = func() (*os.File, *os.File, error) {
+			f, err := selfexe.Open()
+			return f, nil, err
+		}
+	}
+	exe, initExe, err := openExe()
+	if initExe != nil {
+		defer initExe.Close()
+	}
+	if err != nil {
+		return nil, nil, false, err
+	}
+	defer exe.Close()
+	args := []string{"berth-runtime", "init"}
+	var sys *syscall.SysProcAttr
+	if direct = initExe != nil && cloneOnly; direct {
+		exe, args = initExe, []string{InitBinary}
+		sys = &syscall.SysProcAttr{Cloneflags: sp.boot.Unshare}
+	}
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("init socketpair: %w", err)
+	}
+	parent := os.NewFile(uintptr(fds[0]), "init socket")
+	child := os.NewFile(uintptr(fds[1]), "init socket (child)")
+	// Only init may hold the other end once it runs: should it die before
+	// the handshake (a signal to the whole process group), the runtime's
+	// read must see end-of-file rather than wait forever, holding the
+	// container lock.
+	defer child.Close()
+	files := []*os.File{sp.stdio[0], sp.stdio[1], sp.stdio[2]}
+	for i := 0; i < sp.preserve; i++ {
+		files = append(files, os.NewFile(uintptr(3+i), "preserved fd "+strconv.Itoa(3+i)))
+	}
+	files = append(files, child)
+	sockFD := len(files) - 1
+	if sp.fifo != nil {
+		files = append(files, sp.fifo)
+		sp.cfg.FifoFD = len(files) - 1
+	}
+	if sp.console != nil {
+		files = append(files, sp.console)
+		sp.cfg.ConsoleFD = len(files) - 1
+	}
+	// The child resolves the path after it has moved the files to
+	// descriptors 3 and up, which may include exe's number: name the
+	// handle through this process, which holds it until forkExec returns.
+	path := "/proc/" + strconv.Itoa(os.Getpid()) + "/fd/" + strconv.Itoa(int(exe.Fd()))
+	// One P from the start: init runs one goroutine, and the Go runtime
+	// then starts fewer threads, which execve must end.
+	env := []string{nsexec.EnvInitPipe + "=" + strconv.Itoa(sockFD), initproc.EnvProtocol + "=" + initproc.Protocol, "GOMAXPROCS=1"}
+	proc, err := forkExec(path, args, env, sp.dir, files, sys)
+	if err != nil {
+		parent.Close()
+		return nil, nil, false, fmt.Errorf("start init: %w", err)
+	}
+	return proc, parent, direct, nil
 }
 
 // cloneOnly reports whether clone(2) alone makes the namespaces of b and

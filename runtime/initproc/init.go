@@ -59,10 +59,25 @@ func initSocket() (*os.File, error) {
 }
 
 func run(sock *os.File) error {
+	var early *EarlyFDs
+	if os.Getenv(EnvEarly) != "" {
+		os.Unsetenv(EnvEarly)
+		e, err := RecvEarly(sock)
+		if err != nil {
+			return err
+		}
+		early = &e
+	}
 	var cfg Config
 	dec := json.NewDecoder(sock)
 	if err := dec.Decode(&cfg); err != nil {
 		return fmt.Errorf("read init config: %w", err)
+	}
+	if early != nil {
+		if cfg.Mode != ModeCreate {
+			return fmt.Errorf("an early init got mode %q", cfg.Mode)
+		}
+		early.apply(&cfg)
 	}
 	cg := &cgroupWait{dec: dec, unshare: cfg.CgroupNS}
 	if cfg.Process == nil {
@@ -91,7 +106,7 @@ func create(sock *os.File, cfg *Config, cg *cgroupWait) error {
 	}
 	var pty *os.File
 	rc := rootfs.Config{
-		Spec: s, Rootfs: cfg.Rootfs, Bundle: cfg.Bundle, NoPivot: cfg.NoPivot,
+		Spec: s, Rootfs: cfg.Rootfs, RootfsTree: cfg.RootfsTree, Bundle: cfg.Bundle, NoPivot: cfg.NoPivot,
 		UserNS: cfg.UserNS, CgroupNS: cfg.CgroupNS, CgroupPaths: cfg.CgroupPaths,
 		LSM: cfg.LSM, WaitCgroup: cg.wait, WaitCgroupMade: cg.waitMade,
 		SharedMountNS: !hasNamespace(s, specs.MountNamespace),

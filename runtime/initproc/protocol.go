@@ -27,7 +27,13 @@ const EnvProtocol = "_BERTH_INIT_PROTOCOL"
 
 // Protocol is the version of the messages between the runtime and init;
 // it changes with them.
-const Protocol = "2"
+const Protocol = "3"
+
+// EnvEarly names the environment variable that marks an early init: one
+// the runtime started before it had read the container's config
+// (container.CreateOptions.EarlyInit). Its descriptors that depend on the
+// config come on the init socket before the config (RecvEarly).
+const EnvEarly = "_BERTH_INIT_EARLY"
 
 // Mode says what the init process does.
 type Mode string
@@ -57,6 +63,12 @@ type Config struct {
 	// NewNet brings up loopback in a new network namespace.
 	NewNet      bool              `json:"newNet,omitempty"`
 	CgroupPaths map[string]string `json:"cgroupPaths,omitempty"`
+	// RootfsTree is a detached copy of the rootfs's mount tree
+	// (open_tree), to be attached at Rootfs before anything else is
+	// mounted: an early init's mount namespace was copied from the
+	// runtime's before the rootfs was mounted there. 0 when none; it
+	// comes on the socket (RecvEarly), never in the JSON.
+	RootfsTree int `json:"-"`
 	// FifoFD is the O_PATH descriptor of the exec fifo (create only).
 	FifoFD int `json:"fifoFD,omitempty"`
 	// ConsoleFD is the connected console socket, or 0.

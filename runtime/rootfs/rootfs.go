@@ -24,6 +24,10 @@ type Config struct {
 	// Rootfs is the absolute path of root.path; Bundle resolves relative
 	// bind sources.
 	Rootfs, Bundle string
+	// RootfsTree, if not 0, is a detached mount tree (open_tree) attached
+	// at Rootfs first: the rootfs as the runtime's mount namespace has it,
+	// for a mount namespace copied before the rootfs was mounted there.
+	RootfsTree int
 	// NoPivot moves the rootfs over / and chroots instead of pivot_root.
 	NoPivot bool
 	// SharedMountNS says the container has no mount namespace of its own:
@@ -74,12 +78,18 @@ func Setup(cfg Config) error {
 		if err := unix.Mount("", "/", "", before, ""); err != nil {
 			return fmt.Errorf("set propagation of /: %w", err)
 		}
+		if err := attachTree(cfg.RootfsTree, cfg.Rootfs, before); err != nil {
+			return err
+		}
 		if err := parentMountPrivate(cfg.Rootfs); err != nil {
 			return err
 		}
 		if err := unix.Mount(cfg.Rootfs, cfg.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 			return fmt.Errorf("bind rootfs %s: %w", cfg.Rootfs, err)
 		}
+	}
+	if cfg.SharedMountNS && cfg.RootfsTree != 0 {
+		return errors.New("a rootfs mount tree without a mount namespace of its own")
 	}
 	root, err := os.OpenFile(cfg.Rootfs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -181,6 +191,23 @@ func rootPropagation(p string) (before, after uintptr) {
 		return rslave, unix.MS_UNBINDABLE | unix.MS_REC
 	}
 	return rslave, 0
+}
+
+// attachTree attaches the detached mount tree fd (if not 0) at rootfs,
+// once / no longer propagates to the host (propagation before): a shared
+// / would give the host's rootfs a second mount.
+func attachTree(fd int, rootfs string, before uintptr) error {
+	if fd == 0 {
+		return nil
+	}
+	defer unix.Close(fd)
+	if before&unix.MS_SHARED != 0 {
+		return errors.New("a rootfs mount tree with a shared /: it would propagate to the host")
+	}
+	if err := unix.MoveMount(fd, "", unix.AT_FDCWD, rootfs, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+		return fmt.Errorf("attach the rootfs at %s: %w", rootfs, err)
+	}
+	return nil
 }
 
 // parentMountPrivate makes the mount that holds rootfs private, as runc

@@ -55,10 +55,7 @@ func Default() (*specs.Spec, error) {
 			Resources: &specs.LinuxResources{
 				Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}},
 			},
-			Namespaces: []specs.LinuxNamespace{
-				{Type: specs.PIDNamespace}, {Type: specs.NetworkNamespace}, {Type: specs.IPCNamespace},
-				{Type: specs.UTSNamespace}, {Type: specs.MountNamespace}, {Type: specs.CgroupNamespace},
-			},
+			Namespaces: DefaultNamespaces(),
 			// Docker's lists (moby's oci/defaults.go).
 			MaskedPaths: []string{
 				"/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys",
@@ -78,6 +75,15 @@ func Default() (*specs.Spec, error) {
 	}
 	s.Linux.Seccomp = sc
 	return s, nil
+}
+
+// DefaultNamespaces are the namespaces of the default spec: all new,
+// but for the user and time namespaces.
+func DefaultNamespaces() []specs.LinuxNamespace {
+	return []specs.LinuxNamespace{
+		{Type: specs.PIDNamespace}, {Type: specs.NetworkNamespace}, {Type: specs.IPCNamespace},
+		{Type: specs.UTSNamespace}, {Type: specs.MountNamespace}, {Type: specs.CgroupNamespace},
+	}
 }
 
 // DefaultSeccomp returns Docker's default seccomp profile for s on this

@@ -123,7 +123,7 @@ func initProcessesIn(dir string) []int {
 			continue
 		}
 		cmd, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-		if err != nil || string(cmd) != "berth-runtime\x00init\x00" {
+		if err != nil || (string(cmd) != "berth-runtime\x00init\x00" && string(cmd) != "berth-runtime-init\x00") {
 			continue
 		}
 		cwd, err := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid))

@@ -1,0 +1,54 @@
+// Package earlyinit links into berth-runtime a C constructor that starts
+// the container's init, for `run --early-init` and `create --early-init`,
+// before the Go runtime starts (earlyinit.c); Take hands it to the
+// runtime's Go side.
+package earlyinit
+
+// #cgo CFLAGS: -O2 -Wall -Wextra -Werror
+// #include <stdlib.h>
+// #include "earlyinit.h"
+// static const char *protocol(void) { return BERTH_INIT_PROTOCOL; }
+import "C"
+
+import (
+	"os"
+	"unsafe"
+)
+
+// Flags are the namespaces (CLONE_NEW*) the constructor clones an early
+// init into.
+const Flags = uintptr(C.BERTH_EARLY_FLAGS)
+
+// Protocol is the init protocol version the constructor tells init.
+func Protocol() string { return C.GoString(C.protocol()) }
+
+// Take returns the init the constructor started, once: its pid (a child
+// of this process) and the runtime's end of its socket; ok is false when
+// it started none.
+func Take() (pid int, sock *os.File, ok bool) {
+	var p, s C.int
+	if C.berth_earlyinit_take(&p, &s) == 0 {
+		return 0, nil, false
+	}
+	return int(p), os.NewFile(uintptr(s), "init socket"), true
+}
+
+// wants reports whether the constructor starts an init for args (argv,
+// program name first), and the bundle it gives it; the tests use it.
+func wants(args []string) (bool, string) {
+	argv := make([]*C.char, len(args)+1)
+	for i, a := range args {
+		argv[i] = C.CString(a)
+	}
+	defer func() {
+		for _, p := range argv[:len(args)] {
+			C.free(unsafe.Pointer(p))
+		}
+	}()
+	cargv := (**C.char)(C.malloc(C.size_t(len(argv)) * C.size_t(unsafe.Sizeof(argv[0]))))
+	defer C.free(unsafe.Pointer(cargv))
+	copy(unsafe.Slice(cargv, len(argv)), argv)
+	var bundle *C.char
+	ok := C.berth_earlyinit_wants(C.int(len(args)), cargv, &bundle) != 0
+	return ok, C.GoString(bundle)
+}

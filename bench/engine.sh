@@ -14,6 +14,7 @@
 #   RESULTS=dir           where results go (default bench/results/<date>-engine)
 #   BERTH_BIN=dir         where berth, berth-runtime, berth-runtime-init, berth-monitor, berth-init are
 #   PODMAN DOCKER DOCKERD the peers' binaries (Debian's podman and docker.io)
+#   SETTLE=auto           seconds to wait before each engine's N_START run (settle)
 
 # Run options (run_opts) and container ids are split into words on purpose.
 # shellcheck disable=SC2086
@@ -339,13 +340,42 @@ echo
 
 # --- 2. N_START sequential run -d -------------------------------------------------
 
+# settle_s is how long an engine's timed start waits for the inodes freed
+# before it (the run --rm runs, the previous engine's rm -f of its
+# N_START) to stop costing. ext4 without a journal, as this VM's disk is,
+# skips in every inode allocation each inode freed in the last 30 s plus
+# five times vm.dirty_expire_centisecs (fs/ext4/ialloc.c, recently_deleted):
+# 180 s by default. Each allocation then reads the inode table past them
+# (a `run -d` allocates about ten inodes), and the engine that follows
+# another's rm pays for it. berth's `run -d` took 15-47 ms while 25-50
+# containers were removed every few seconds (perf: 40% of berth's time in
+# that search), and 17-19 ms across 60 starts in a row 200 s after the
+# last removal. With a journal, ext4 does not look.
+settle_s() {
+	if [ "$SETTLE" != auto ]; then
+		echo "$SETTLE"
+		return
+	fi
+	local dev
+	dev=$(basename "$(findmnt -no SOURCE -T "$work")")
+	if [ "$(cat "/sys/fs/ext4/$dev/journal_task" 2>/dev/null)" = "<none>" ]; then
+		echo $((30 + 5 * $(cat /proc/sys/vm/dirty_expire_centisecs) / 100 + 10))
+	else
+		echo 0
+	fi
+}
+SETTLE=${SETTLE:-auto}
+settle=$(settle_s)
+
 # now_us prints the wall clock in microseconds, without a fork.
 now_us() { echo "${EPOCHREALTIME/[.,]/}"; }
 
 declare -A start_s=()
 out=$RESULTS/start.txt
-echo "$N_START sequential run -d busybox sleep 1000, then one rm -f of them all:" | tee "$out"
+echo "$N_START sequential run -d busybox sleep 1000, then one rm -f of them all" \
+	"(each after ${settle} s without deletions, see settle_s):" | tee "$out"
 for n in "${names[@]}"; do
+	sleep "$settle"
 	t0=$(now_us)
 	for ((i = 0; i < N_START; i++)); do
 		eng "$n" run -d ${run_opts[$n]} busybox sleep 1000 >/dev/null ||

@@ -41,7 +41,7 @@ func SendEarly(sock *os.File, fifo, console, tree *os.File) error {
 	if len(fds) > 0 {
 		oob = unix.UnixRights(fds...)
 	}
-	if err := unix.Sendmsg(int(sock.Fd()), []byte{flags}, oob, nil, 0); err != nil {
+	if err := unix.Sendmsg(int(sock.Fd()), []byte{flags}, oob, nil, unix.MSG_NOSIGNAL); err != nil {
 		return fmt.Errorf("send init its descriptors: %w", err)
 	}
 	return nil
@@ -60,24 +60,27 @@ func RecvEarly(sock *os.File) (EarlyFDs, error) {
 		return e, fmt.Errorf("receive descriptors: %w", err)
 	}
 	var fds []int
+	bad := func(why error) (EarlyFDs, error) {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+		return EarlyFDs{}, fmt.Errorf("receive descriptors: %w", why)
+	}
 	if oobn > 0 {
 		msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
 		if err != nil {
-			return e, fmt.Errorf("receive descriptors: %w", err)
+			return bad(err)
 		}
 		for _, m := range msgs {
 			got, err := unix.ParseUnixRights(&m)
 			if err != nil {
-				return e, fmt.Errorf("receive descriptors: %w", err)
+				return bad(err)
 			}
 			fds = append(fds, got...)
 		}
 	}
 	if n != 1 || b[0]&^earlyAll != 0 || bits.OnesCount8(b[0]) != len(fds) {
-		for _, fd := range fds {
-			unix.Close(fd)
-		}
-		return e, fmt.Errorf("receive descriptors: bad message (%d bytes, flags %#x, %d descriptors)", n, b[0], len(fds))
+		return bad(fmt.Errorf("bad message (%d bytes, flags %#x, %d descriptors)", n, b[0], len(fds)))
 	}
 	for _, f := range []struct {
 		bit byte

@@ -5,7 +5,8 @@
 // eventfd, when a standard descriptor is non-blocking) and cgprime's
 // thread may hold files: both take the lowest free numbers, so a closed
 // number named on the command line could seem open. This constructor runs
-// first (priority 101), before cgprime's and before the Go runtime.
+// first (priority 101), before cgprime's and earlyinit's (whose socket
+// could otherwise take a named number) and before the Go runtime.
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>

@@ -39,10 +39,17 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(dir)
 		os.Exit(1)
 	}
-	for _, b := range [][]string{
-		{"-tags", "osusergo,netgo", "-ldflags", `-extldflags "-static"`, "-o", filepath.Join(dir, "berth-runtime"), "berth/cmd/berth-runtime"},
+	// berth-runtime-init beside it, as installed: the runtime starts it
+	// for containers whose namespaces a clone makes (and early, for run).
+	for _, b := range []struct {
+		cgo  string
+		args []string
+	}{
+		{"1", []string{"-tags", "osusergo,netgo", "-ldflags", `-extldflags "-static"`, "-o", filepath.Join(dir, "berth-runtime"), "berth/cmd/berth-runtime"}},
+		{"0", []string{"-tags", "osusergo,netgo", "-o", filepath.Join(dir, "berth-runtime-init"), "berth/cmd/berth-runtime-init"}},
 	} {
-		build := exec.Command("go", append([]string{"build"}, b...)...)
+		build := exec.Command("go", append([]string{"build"}, b.args...)...)
+		build.Env = append(os.Environ(), "CGO_ENABLED="+b.cgo)
 		build.Stdout, build.Stderr = os.Stdout, os.Stderr
 		if err := build.Run(); err != nil {
 			fmt.Fprintln(os.Stderr, "build:", err)

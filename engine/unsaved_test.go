@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -84,12 +85,24 @@ func TestRunPrestartedMonitor(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(e.runtimeRoot(c), c.ID)); !os.IsNotExist(err) {
 		t.Fatalf("the runtime made the container before the go-ahead: %v", err)
 	}
+	// With a network namespace of its own, the container's init is
+	// started with the runtime (--early-init), and becomes its init.
+	var early []int
+	for end := time.Now().Add(5 * time.Second); len(early) == 0 && time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		early = initsIn(e.dir(c.ID))
+	}
+	if len(early) != 1 {
+		t.Fatalf("early inits in the bundle: %v, want one", early)
+	}
 	started, err := e.Start(ctx, c.ID, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !started.State.Running || started.State.Pid == 0 {
 		t.Fatalf("after Start: %+v", started.State)
+	}
+	if started.State.Pid != early[0] {
+		t.Errorf("the container's init is %d, the early init was %d", started.State.Pid, early[0])
 	}
 
 	_, err = e.Create(ctx, CreateOptions{Image: "busybox", StartAfter: true,
@@ -104,6 +117,18 @@ func TestRunPrestartedMonitor(t *testing.T) {
 	// killed, saw the monitor end and ended too.
 	if rts := waitRuntimes(t, e.root+"/", 0); len(rts) != 0 {
 		t.Errorf("runtimes left by the failed Create: %v", rts)
+	}
+	// And its early init ended with it (the first container's init runs
+	// sleep by now).
+	for end := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		pids := initsIn(e.root + "/")
+		if len(pids) == 0 {
+			break
+		}
+		if time.Now().After(end) {
+			t.Errorf("early inits %v left by the failed Create", pids)
+			break
+		}
 	}
 	list, err := e.List(ctx)
 	if err != nil {
@@ -171,6 +196,24 @@ func pidsOf(comm, arg string) []string {
 		}
 		if cmd, err := os.ReadFile(filepath.Join(dir, "cmdline")); err == nil && strings.Contains(string(cmd), arg) {
 			out = append(out, filepath.Base(dir))
+		}
+	}
+	return out
+}
+
+// initsIn lists the live berth-runtime-init processes whose working
+// directory starts with dir: a container's init before it executes the
+// user's program.
+func initsIn(dir string) []int {
+	var out []int
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		if cmd, err := os.ReadFile(p); err != nil || string(cmd) != "berth-runtime-init\x00" {
+			continue
+		}
+		if cwd, err := os.Readlink(filepath.Join(filepath.Dir(p), "cwd")); err == nil && strings.HasPrefix(cwd, dir) {
+			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
+			out = append(out, pid)
 		}
 	}
 	return out

@@ -18,6 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cargs.h"
+
 // berth_cgprime_creates reports whether argv names the create or run
 // command, skipping the global flags that take a value (as cobra reads
 // them). A command line with --preserve-fds is left alone: the runtime
@@ -25,25 +27,10 @@
 // thread holds open must not be taken for one of them.
 int berth_cgprime_creates(int argc, char **argv)
 {
-	static const char *valued[] = {"--root", "--log", "--log-format", "--rootless", NULL};
-	int cmd = -1;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (strncmp(a, "--preserve-fds", 14) == 0 && (a[14] == '\0' || a[14] == '='))
+	for (int i = 1; i < argc; i++)
+		if (berth_is_flag(argv[i], "--preserve-fds"))
 			return 0;
-		if (cmd >= 0)
-			continue;
-		if (strcmp(a, "--") == 0)
-			return 0;
-		if (a[0] == '-') {
-			for (int k = 0; valued[k] != NULL; k++)
-				if (strcmp(a, valued[k]) == 0)
-					i++;
-			continue;
-		}
-		cmd = i;
-	}
-	return cmd >= 0 && (strcmp(argv[cmd], "create") == 0 || strcmp(argv[cmd], "run") == 0);
+	return berth_creates(argv, berth_command(argc, argv));
 }
 
 // own_cgroup finds the process's cgroup in the hierarchy named by want

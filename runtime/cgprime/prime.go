@@ -4,7 +4,7 @@
 // effect only.
 package cgprime
 
-// #cgo CFLAGS: -O2 -Wall -Wextra -Werror
+// #cgo CFLAGS: -O2 -Wall -Wextra -Werror -I${SRCDIR}/../internal/cargs
 // #cgo LDFLAGS: -lpthread
 // #include <stdlib.h>
 // int berth_cgprime_creates(int argc, char **argv);

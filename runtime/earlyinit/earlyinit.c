@@ -24,6 +24,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "cargs.h"
 #include "earlyinit.h"
 
 static int early_pid = -1, early_sock = -1;
@@ -33,28 +34,15 @@ static int early_pid = -1, early_sock = -1;
 // that take a value as cobra reads them; *bundle is its --bundle (".").
 int berth_earlyinit_wants(int argc, char **argv, const char **bundle)
 {
-	static const char *valued[] = {"--root", "--log", "--log-format", "--rootless", NULL};
-	int cmd = -1, early = 0;
+	int cmd = berth_command(argc, argv), early = 0;
 	*bundle = ".";
-	for (int i = 1; i < argc; i++) {
+	if (!berth_creates(argv, cmd))
+		return 0;
+	for (int i = cmd + 1; i < argc; i++) {
 		const char *a = argv[i];
-		if (cmd < 0) {
-			if (strcmp(a, "--") == 0)
-				return 0;
-			if (a[0] == '-') {
-				for (int k = 0; valued[k] != NULL; k++)
-					if (strcmp(a, valued[k]) == 0)
-						i++;
-				continue;
-			}
-			cmd = i;
-			if (strcmp(a, "run") != 0 && strcmp(a, "create") != 0)
-				return 0;
-			continue;
-		}
 		if (strcmp(a, "--") == 0)
 			break;
-		if (strncmp(a, "--preserve-fds", 14) == 0 && (a[14] == '\0' || a[14] == '='))
+		if (berth_is_flag(a, "--preserve-fds"))
 			return 0;
 		if (strcmp(a, "--early-init") == 0 || strcmp(a, "--early-init=true") == 0)
 			early = 1;
@@ -63,7 +51,7 @@ int berth_earlyinit_wants(int argc, char **argv, const char **bundle)
 		else if (strncmp(a, "--bundle=", 9) == 0)
 			*bundle = a + 9;
 	}
-	return cmd >= 0 && early;
+	return early;
 }
 
 // init_path opens berth-runtime-init beside this binary, not through a

@@ -4,7 +4,7 @@
 // runtime's Go side.
 package earlyinit
 
-// #cgo CFLAGS: -O2 -Wall -Wextra -Werror
+// #cgo CFLAGS: -O2 -Wall -Wextra -Werror -I${SRCDIR}/../internal/cargs
 // #include <stdlib.h>
 // #include "earlyinit.h"
 // static const char *protocol(void) { return BERTH_INIT_PROTOCOL; }

@@ -357,7 +357,8 @@ settle_s() {
 		return
 	fi
 	local dev
-	dev=$(basename "$(findmnt -no SOURCE -T "$work")")
+	# /dev/mapper/NAME is a link to /dev/dm-N, the name under /sys/fs/ext4.
+	dev=$(basename "$(readlink -f "$(findmnt -no SOURCE -T "$work")")")
 	if [ "$(cat "/sys/fs/ext4/$dev/journal_task" 2>/dev/null)" = "<none>" ]; then
 		echo $((30 + 5 * $(cat /proc/sys/vm/dirty_expire_centisecs) / 100 + 10))
 	else

@@ -22,8 +22,8 @@ import (
 type earlyInit struct {
 	proc *child
 	sock *os.File
-	// taken says spawn has it: its process and socket are the started
-	// init's, and discard leaves them.
+	// taken says it is spawn's (its process and socket are the started
+	// init's) or already ended: discard then leaves it.
 	taken bool
 }
 

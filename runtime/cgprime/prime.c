@@ -62,16 +62,15 @@ static int own_cgroup(const char *want, char *out, size_t len)
 	return found;
 }
 
-// hierarchy_mount finds the mount of the hierarchy named by want: its
-// mountpoint and the cgroup path mounted there. Paths with escapes are
-// not handled (-1).
-static int hierarchy_mount(const char *want, char *mnt, char *root, size_t len)
+// berth_cgprime_find finds in the mountinfo text f the first hierarchy
+// without controllers, cgroup2 or v1's name=systemd (*want "" or
+// "name=systemd"): its mountpoint and the cgroup path mounted there. It
+// reads no further: the kernel makes mountinfo's lines as they are read,
+// and the containers' mounts come after the hierarchies'. Paths with
+// escapes are not handled (-1).
+int berth_cgprime_find(FILE *f, const char **want, char *mnt, char *root, size_t len)
 {
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	if (f == NULL)
-		return -1;
 	char line[4096];
-	int found = -1;
 	while (fgets(line, sizeof line, f) != NULL) {
 		char *sep = strstr(line, " - ");
 		if (sep == NULL)
@@ -90,38 +89,35 @@ static int hierarchy_mount(const char *want, char *mnt, char *root, size_t len)
 		char *opts = source ? strtok_r(NULL, " \n", &save) : NULL;
 		if (opts == NULL)
 			continue;
-		int match;
-		if (want[0] == '\0') {
-			match = strcmp(fstype, "cgroup2") == 0;
-		} else {
-			match = 0;
-			if (strcmp(fstype, "cgroup") == 0) {
-				char *o, *osave = NULL;
-				for (o = strtok_r(opts, ",", &osave); o != NULL; o = strtok_r(NULL, ",", &osave))
-					if (strcmp(o, want) == 0)
-						match = 1;
-			}
+		const char *w = NULL;
+		if (strcmp(fstype, "cgroup2") == 0) {
+			w = "";
+		} else if (strcmp(fstype, "cgroup") == 0) {
+			char *o, *osave = NULL;
+			for (o = strtok_r(opts, ",", &osave); o != NULL; o = strtok_r(NULL, ",", &osave))
+				if (strcmp(o, "name=systemd") == 0)
+					w = "name=systemd";
 		}
-		if (!match)
+		if (w == NULL)
 			continue;
 		if (strchr(fields[3], '\\') || strchr(fields[4], '\\') ||
 		    strlen(fields[3]) + 1 > len || strlen(fields[4]) + 1 > len)
-			break;
+			return -1;
 		strcpy(root, fields[3]);
 		strcpy(mnt, fields[4]);
-		found = 0;
-		break;
+		*want = w;
+		return 0;
 	}
-	fclose(f);
-	return found;
+	return -1;
 }
 
 // prime moves the process into its own cgroup of the hierarchy named by
-// want; -1 when that hierarchy is not there or not placed exactly.
-static int prime(const char *want)
+// want, mounted at mnt with root mounted there; -1 when its own cgroup is
+// not placed exactly.
+static int prime(const char *want, const char *mnt, const char *root)
 {
-	char own[1024], mnt[1024], root[1024], path[3200];
-	if (own_cgroup(want, own, sizeof own) < 0 || hierarchy_mount(want, mnt, root, sizeof mnt) < 0)
+	char own[1024], path[3200];
+	if (own_cgroup(want, own, sizeof own) < 0)
 		return -1;
 	// own relative to the part of the hierarchy mounted at mnt.
 	const char *rel = own;
@@ -145,9 +141,15 @@ static int prime(const char *want)
 static void *prime_thread(void *arg)
 {
 	(void)arg;
-	// A hierarchy without controllers: the unified one, else systemd's.
-	if (prime("") < 0)
-		(void)prime("name=systemd");
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (f == NULL)
+		return NULL;
+	const char *want;
+	char mnt[1024], root[1024];
+	int found = berth_cgprime_find(f, &want, mnt, root, sizeof mnt);
+	fclose(f);
+	if (found == 0)
+		(void)prime(want, mnt, root);
 	return NULL;
 }
 

@@ -15,11 +15,11 @@ func ReadHost() (*Host, error) {
 	if err != nil {
 		return nil, err
 	}
-	hs, err := hierarchies(mode)
+	own, err := ownCgroups()
 	if err != nil {
 		return nil, err
 	}
-	own, err := ownCgroups()
+	hs, err := hierarchies(mode, wanted(mode, own))
 	if err != nil {
 		return nil, err
 	}

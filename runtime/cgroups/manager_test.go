@@ -13,7 +13,7 @@ func hostHierarchies(t *testing.T) (Mode, []hierarchy, map[string]string) {
 	if err != nil {
 		t.Skipf("no cgroup filesystem: %v", err)
 	}
-	hs, err := hierarchies(mode)
+	hs, err := hierarchies(mode, nil)
 	if err != nil {
 		t.Skipf("no cgroup hierarchy: %v", err)
 	}

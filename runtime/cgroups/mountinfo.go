@@ -3,6 +3,7 @@ package cgroups
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 )
@@ -15,17 +16,28 @@ type hierarchy struct {
 }
 
 // hierarchies lists the cgroup hierarchies of the calling process's mount
-// namespace that a container joins.
-func hierarchies(mode Mode) ([]hierarchy, error) {
+// namespace that a container joins. It reads mountinfo until each
+// hierarchy named in want is found (to its end if want is nil, or one is
+// not mounted): a hierarchy is mounted at boot, long before the
+// containers' own mounts, and the kernel formats mountinfo's lines as they
+// are read, a few hundred bytes for each container on the host.
+func hierarchies(mode Mode, want map[string]bool) ([]hierarchy, error) {
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
 		return nil, fmt.Errorf("read mountinfo: %w", err)
 	}
 	defer f.Close()
+	return scanHierarchies(f, mode, want)
+}
+
+// scanHierarchies is hierarchies on the mountinfo text r.
+func scanHierarchies(r io.Reader, mode Mode, want map[string]bool) ([]hierarchy, error) {
 	var hs []hierarchy
 	seen := map[string]bool{}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	missing := len(want)
+	// Small reads: the kernel makes only the lines a read asks for.
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 4<<10), 1<<20)
 	for sc.Scan() {
 		h, ok := parseMountinfoLine(sc.Text(), mode)
 		if !ok || seen[h.name] {
@@ -33,6 +45,11 @@ func hierarchies(mode Mode) ([]hierarchy, error) {
 		}
 		seen[h.name] = true
 		hs = append(hs, h)
+		if want[h.name] {
+			if missing--; missing == 0 {
+				break
+			}
+		}
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("read mountinfo: %w", err)
@@ -41,6 +58,27 @@ func hierarchies(mode Mode) ([]hierarchy, error) {
 		return nil, fmt.Errorf("no cgroup hierarchy is mounted")
 	}
 	return hs, nil
+}
+
+// wanted names the hierarchies hierarchies looks for, given the process's
+// own cgroups (ownCgroups): on v2 the unified one; on v1 every v1
+// hierarchy the process is in, and the unified one if it is mounted where
+// systemd mounts it (one mounted elsewhere, after the last of the others,
+// is not joined).
+func wanted(mode Mode, own map[string]string) map[string]bool {
+	if mode == V2 {
+		return map[string]bool{"": true}
+	}
+	w := map[string]bool{}
+	for name := range own {
+		if name != "" && name != "unified" {
+			w[name] = true
+		}
+	}
+	if isCgroup2("/sys/fs/cgroup/unified") {
+		w["unified"] = true
+	}
+	return w
 }
 
 // parseMountinfoLine returns the hierarchy a mountinfo line describes, if any.

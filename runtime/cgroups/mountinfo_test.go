@@ -1,7 +1,9 @@
 package cgroups
 
 import (
+	"errors"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -188,7 +190,7 @@ func TestHierarchiesOfThisHost(t *testing.T) {
 	if err != nil {
 		t.Skipf("no cgroup filesystem: %v", err)
 	}
-	hs, err := hierarchies(mode)
+	hs, err := hierarchies(mode, nil)
 	if err != nil {
 		t.Skipf("no cgroup hierarchy: %v", err)
 	}
@@ -269,4 +271,57 @@ func FuzzUnescape(f *testing.F) {
 			t.Fatalf("unescape(mangle(%q)) = %q", s, got)
 		}
 	})
+}
+
+// tripwire is mountinfo text that fails the read after its first part:
+// scanHierarchies must not read past what it wants.
+type tripwire struct {
+	first []byte
+	done  bool
+}
+
+func (r *tripwire) Read(p []byte) (int, error) {
+	if r.done {
+		return 0, errors.New("read past the wanted hierarchies")
+	}
+	r.done = true
+	return copy(p, r.first), nil
+}
+
+func TestScanHierarchiesStopsWhenFound(t *testing.T) {
+	v1 := "32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n" +
+		"33 31 0:30 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n" +
+		"34 31 0:31 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,xattr,name=systemd\n"
+	hs, err := scanHierarchies(&tripwire{first: []byte(v1)}, V1,
+		map[string]bool{"cpu,cpuacct": true, "memory": true, "name=systemd": true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hs) != 3 || hs[0].name != "cpu,cpuacct" || hs[2].name != "name=systemd" {
+		t.Errorf("hierarchies %+v", hs)
+	}
+	v2 := "29 23 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n"
+	if hs, err := scanHierarchies(&tripwire{first: []byte(v2)}, V2, map[string]bool{"": true}); err != nil || len(hs) != 1 {
+		t.Errorf("v2: %+v, %v", hs, err)
+	}
+	// One that is not mounted: all of it is read, and the rest is kept.
+	all := v1 + strings.Repeat("90 31 0:50 / /var/lib/x rw - overlay overlay rw,lowerdir=/a\n", 100) +
+		"99 31 0:51 / /mnt/pids rw - cgroup cgroup rw,pids\n"
+	hs, err = scanHierarchies(strings.NewReader(all), V1, map[string]bool{"memory": true, "blkio": true})
+	if err != nil || len(hs) != 4 || hs[3].name != "pids" {
+		t.Errorf("with a hierarchy not mounted: %+v, %v", hs, err)
+	}
+}
+
+// TestWantedOfThisHost: what ReadHost reads of this host's mountinfo gives
+// the hierarchies a whole read gives.
+func TestWantedOfThisHost(t *testing.T) {
+	mode, hs, own := hostHierarchies(t)
+	got, err := hierarchies(mode, wanted(mode, own))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, hs) {
+		t.Errorf("with wanted(%v): %+v\nwhole mountinfo: %+v", wanted(mode, own), got, hs)
+	}
 }

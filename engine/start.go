@@ -83,37 +83,72 @@ func (e *Engine) Start(ctx context.Context, ref string, attach func(net.Conn) er
 	attach = e.withAttachEvent(c, attach)
 	started := mon
 	mon = nil // the handshake ends it, if it must
-	pid, err := e.startMonitor(c, started, attach, removeSelf)
+	// The record says running once the go-ahead is sent: its commit (two
+	// syncs) overlaps the process's start rather than follow it, and the
+	// start returns once the process runs, as before. Only the fields
+	// Start owns: a rename meanwhile must stay. Should the start fail, the
+	// state is put back. (The status "running" outlives the monitor's
+	// files on the tmpfs: after a reboot it tells a container that ran
+	// from one never started, refresh.)
+	var (
+		created   createdFields
+		unsaved   bool
+		recorded  chan startRecord
+		startedAt time.Time
+	)
+	goAheadSent := func() {
+		created, unsaved = e.unsaved.take(c.ID)
+		startedAt = time.Now().UTC()
+		recorded = make(chan startRecord, 1)
+		go func() {
+			var r startRecord
+			r.cur, r.err = e.modify(c.ID, func(cur *Container) error {
+				r.before = cur.State
+				r.pending = cur.Pending
+				if unsaved {
+					created.apply(cur)
+				}
+				cur.State.Paused, cur.Pending = false, nil
+				cur.State.Status, cur.State.StartedAt = StatusRunning, startedAt
+				return nil
+			})
+			recorded <- r
+		}()
+	}
+	pid, err := e.startMonitor(c, started, attach, removeSelf, goAheadSent)
+	var rec startRecord
+	if recorded != nil {
+		rec = <-recorded
+	}
 	if err != nil {
+		if recorded != nil && rec.err == nil {
+			_, _ = e.modify(c.ID, func(cur *Container) error {
+				cur.State, cur.Pending = rec.before, rec.pending
+				return nil
+			})
+		}
 		e.stopNetwork(c)
 		return nil, err
 	}
-	// Only the fields Start owns: a rename meanwhile must stay. Written
-	// once the process runs, not while it starts (a few ms sooner): a
-	// `run -d --init` and an immediate `stop` then signalled berth-init
-	// before its handlers were set more often (a PID 1 drops the signal).
-	// The status "running" outlives the monitor's files on the tmpfs:
-	// after a reboot it tells a container that ran from one never started
-	// (refresh).
-	created, unsaved := e.unsaved.take(c.ID)
-	startedAt := time.Now().UTC()
-	cur, err := e.modify(c.ID, func(r *Container) error {
-		if unsaved {
-			created.apply(r)
-		}
-		r.State.Paused, r.Pending = false, nil
-		r.State.Status, r.State.StartedAt = StatusRunning, startedAt
-		return nil
-	})
-	if err != nil {
-		return nil, err
+	if rec.err != nil {
+		return nil, rec.err
 	}
 	if unsaved {
 		created.apply(c)
 	}
-	c.Name, c.State.Paused, c.Pending = cur.Name, false, nil
+	c.Name, c.State.Paused, c.Pending = rec.cur.Name, false, nil
+	c.State.StartedAt = startedAt
 	c.State.Pid, c.State.Running, c.State.Status = pid, true, StatusRunning
 	return c, nil
+}
+
+// startRecord is Start's change to the record: the record after it, and
+// the state it had before.
+type startRecord struct {
+	cur     *Container
+	before  State
+	pending *ProcessRef
+	err     error
 }
 
 // monitorConfig is the command line of c's monitor.
@@ -200,7 +235,8 @@ func (e *Engine) launchMonitor(cfg monitor.Config) (*monitorProc, error) {
 	return m, nil
 }
 
-// abort ends a monitor before its start: it has started nothing.
+// abort ends a monitor before its start: it has started nothing. It may
+// be called again.
 func (m *monitorProc) abort() {
 	m.mu.Lock()
 	if m.pidfd >= 0 {
@@ -224,7 +260,7 @@ func (m *monitorProc) abort() {
 //	monitor -> engine  "R <pid>\n"  running; or "E <message>\n"
 //	engine  -> monitor "D\n"        after "S <pid>": the engine removed the container
 //	                               (its end without "D": the exit command removes it)
-func (e *Engine) startMonitor(c *Container, m *monitorProc, attach func(net.Conn) error, removeSelf bool) (int, error) {
+func (e *Engine) startMonitor(c *Container, m *monitorProc, attach func(net.Conn) error, removeSelf bool, goAheadSent func()) (int, error) {
 	ours, r, done := m.sync, m.r, m.done
 	// A removal this process takes (removeSelf) keeps ours: its "D" (or
 	// its end, if this process is killed) tells the monitor whether the
@@ -261,6 +297,7 @@ func (e *Engine) startMonitor(c *Container, m *monitorProc, attach func(net.Conn
 		return 0, fmt.Errorf("start: the monitor is gone: %w", err)
 	}
 	kept = removeSelf
+	goAheadSent()
 	// On an error the claim stays: the monitor waits for this process,
 	// whose AwaitRemoval removes the container.
 	return readHandshake(r, 'R', monLog)

@@ -12,6 +12,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"berth/engine/monitor"
 	"berth/engine/ocispec"
 )
 
@@ -92,6 +93,35 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (_ *Container, err
 	if err != nil {
 		return nil, err
 	}
+	netNS := o.Spec.NetNS
+	if o.Net != nil {
+		netNS = netns
+	}
+	var mon *monitorProc
+	if o.StartAfter && !o.Spec.TTY {
+		// run: the monitor starts now, and the runtime with it (and the
+		// container's init); the runtime then waits for Start's
+		// go-ahead while the record, the rootfs and the config are made.
+		// Until the record is made (Recorded) the monitor makes nothing.
+		// A terminal's monitor creates the container first, and starts
+		// with Start.
+		cfg := e.monitorConfig(c)
+		cfg.WaitRecord = true
+		// With a network namespace of its own (not one to join), the
+		// container has the runtime's default namespaces: its init can
+		// start meanwhile too.
+		cfg.EarlyInit = cfg.Prestart && (netNS == "" || netNS == "none")
+		if mon, err = e.launchMonitor(cfg); err != nil {
+			return nil, err
+		}
+		// Ended on any error, before the record's cleanup below (which
+		// comes first) or without it.
+		defer func() {
+			if err != nil {
+				mon.abort()
+			}
+		}()
+	}
 	// The record first, name reserved: a berth killed from here on leaves
 	// a container that ps shows and rm removes.
 	if err := e.reserve(c, o.Name); err != nil {
@@ -99,8 +129,10 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (_ *Container, err
 	}
 	defer func() {
 		if err != nil {
-			if m, ok := e.unsaved.monitor(c.ID); ok {
-				m.abort()
+			// The monitor first: it no longer writes in what goes.
+			if mon != nil {
+				e.unsaved.monitor(c.ID)
+				mon.abort()
 			}
 			ctx := context.WithoutCancel(ctx)
 			if e.cleanup(ctx, c) == nil {
@@ -116,25 +148,11 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (_ *Container, err
 	if err := os.MkdirAll(c.RunDir, 0o700); err != nil {
 		return nil, err
 	}
-	netNS := o.Spec.NetNS
-	if o.Net != nil {
-		netNS = netns
-	}
-	if o.StartAfter && !o.Spec.TTY {
-		// run: the monitor starts (a process, its logs, its attach
-		// socket) while the rootfs and config are made; it waits for
-		// Start's go-ahead. A terminal's monitor creates the container
-		// first, and starts with Start.
-		cfg := e.monitorConfig(c)
-		// With a network namespace of its own (not one to join), the
-		// container has the runtime's default namespaces: its init can
-		// start meanwhile too.
-		cfg.EarlyInit = cfg.Prestart && (netNS == "" || netNS == "none")
-		m, err := e.launchMonitor(cfg)
-		if err != nil {
-			return nil, err
+	if mon != nil {
+		if _, err := mon.sync.Write(monitor.Recorded(c.Name)); err != nil {
+			return nil, fmt.Errorf("start the monitor: %w", err)
 		}
-		e.unsaved.putMonitor(c.ID, m)
+		e.unsaved.putMonitor(c.ID, mon)
 	}
 	mounts, err := e.images.PrepareRootfsOf(ctx, id, img, sum)
 	if err != nil {

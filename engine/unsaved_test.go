@@ -89,7 +89,7 @@ func TestRunPrestartedMonitor(t *testing.T) {
 	// started with the runtime (--early-init), and becomes its init.
 	var early []int
 	for end := time.Now().Add(5 * time.Second); len(early) == 0 && time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
-		early = initsIn(e.dir(c.ID))
+		early = earlyInits(t)
 	}
 	if len(early) != 1 {
 		t.Fatalf("early inits in the bundle: %v, want one", early)
@@ -121,7 +121,7 @@ func TestRunPrestartedMonitor(t *testing.T) {
 	// And its early init ended with it (the first container's init runs
 	// sleep by now).
 	for end := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		pids := initsIn(e.root + "/")
+		pids := earlyInits(t)
 		if len(pids) == 0 {
 			break
 		}
@@ -201,17 +201,23 @@ func pidsOf(comm, arg string) []string {
 	return out
 }
 
-// initsIn lists the live berth-runtime-init processes whose working
-// directory starts with dir: a container's init before it executes the
-// user's program.
-func initsIn(dir string) []int {
+// earlyInits lists the live berth-runtime-init processes that work in this
+// test's directory: the early inits of the runtimes this test's monitors
+// started (they inherit it), before they have their config (they go to
+// the bundle then).
+func earlyInits(t *testing.T) []int {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
 	var out []int
 	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
 	for _, p := range procs {
 		if cmd, err := os.ReadFile(p); err != nil || string(cmd) != "berth-runtime-init\x00" {
 			continue
 		}
-		if cwd, err := os.Readlink(filepath.Join(filepath.Dir(p), "cwd")); err == nil && strings.HasPrefix(cwd, dir) {
+		if cwd, err := os.Readlink(filepath.Join(filepath.Dir(p), "cwd")); err == nil && cwd == dir {
 			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
 			out = append(out, pid)
 		}

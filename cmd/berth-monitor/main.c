@@ -9,7 +9,7 @@
  *     [--open-stdin] [--prestart [--early-init]] [--log-max-size N] [--log-max-files N]
  *     [--restart POLICY] [--max-retries N] [--events PATH] [--name NAME]
  *     [--image IMAGE] [--label KEY=VALUE]... [--exit-command ARG]...
- *     [--run-dir DIR] CONTAINER_DIR
+ *     [--run-dir DIR] [--wait-record] CONTAINER_DIR
  *
  * CONTAINER_DIR is the OCI bundle and holds container.log and exit.json
  * (which outlive a reboot); the run directory (CONTAINER_DIR if not
@@ -25,9 +25,18 @@
  * monitor then starts its `run --detach` at once, and it waits for the
  * go-ahead (the engine's "S") before it reads the bundle. --early-init
  * passes berth-runtime's --early-init too: the runtime starts the
- * container's init while it waits. */
+ * container's init while it waits.
+ *
+ * --wait-record says the engine started the monitor before it recorded
+ * the container: the monitor starts the runtime (--prestart) at once, and
+ * makes nothing, not even its directories' files, until the engine's
+ * "P NAME\n" on descriptor 3 says the container is recorded under NAME
+ * (which replaces --name) and its directories exist. Anything else there
+ * (the engine gave up, or died) calls the runtime off and ends the
+ * monitor, with nothing to undo. */
 #include "mon.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -79,6 +88,10 @@ static int parse(struct mon *m, int argc, char **argv)
 		}
 		if (strcmp(a, "--early-init") == 0) {
 			m->early_init = true;
+			continue;
+		}
+		if (strcmp(a, "--wait-record") == 0) {
+			m->wait_record = true;
 			continue;
 		}
 		if (strncmp(a, "--", 2) != 0)
@@ -135,6 +148,22 @@ static int parse(struct mon *m, int argc, char **argv)
 	    m->dir[0] != '/' || m->rundir[0] != '/')
 		return usage("--id, --runtime, --runtime-root and absolute directories are needed");
 	return 0;
+}
+
+/* await_record reads the engine's "P NAME\n" on sync (--wait-record)
+ * and takes NAME as the container's name; -1 on anything else. */
+static int await_record(struct mon *m, int sync)
+{
+	char line[300];
+	ssize_t n = read_line(sync, line, sizeof line);
+	if (n < 3 || line[0] != 'P' || line[1] != ' ')
+		return -1;
+	/* A name as the engine allows it: [a-zA-Z0-9][a-zA-Z0-9_.-]* */
+	for (const char *p = line + 2; *p; p++)
+		if (!isalnum((unsigned char)*p) && (p == line + 2 || !strchr("_.-", *p)))
+			return -1;
+	m->name = strdup(line + 2);
+	return m->name ? 0 : -1;
 }
 
 /* log_test feeds records from stdin to the log writer: a byte (o stdout,
@@ -195,30 +224,38 @@ int main(int argc, char **argv)
 	int r = parse(&m, argc, argv);
 	if (r)
 		return r;
+	int sync = 3;
+	if (fcntl(sync, F_SETFD, FD_CLOEXEC) < 0) {
+		fprintf(stderr, "berth-monitor: no start handshake on descriptor 3: %s\n", strerror(errno));
+		return 1;
+	}
+	/* Before the runtime starts: its container's init is ours once the
+	 * runtime has exited. */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) {
+		fprintf(stderr, "berth-monitor: become a child subreaper: %s\n", strerror(errno));
+		return 1;
+	}
+	/* The runtime's own start then overlaps the engine's work and the
+	 * monitor's below: with --wait-record, the engine's from its start. */
+	if (m.prestart && !m.tty)
+		runtime_prestart(&m);
+	if (m.wait_record && await_record(&m, sync) < 0) {
+		runtime_call_off(&m);
+		return 1;
+	}
 	m.dirfd = open(m.rundir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (m.dirfd < 0) {
 		fprintf(stderr, "berth-monitor: %s: %s\n", m.rundir, strerror(errno));
+		runtime_call_off(&m);
 		return 1;
 	}
 	mlog_open(m.dirfd);
 	m.cdirfd = open(m.dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (m.cdirfd < 0) {
 		mlog("ERROR", "%s: %s", m.dir, strerror(errno));
+		runtime_call_off(&m);
 		return 1;
 	}
-	int sync = 3;
-	if (fcntl(sync, F_SETFD, FD_CLOEXEC) < 0) {
-		mlog("ERROR", "no start handshake on descriptor 3: %s", strerror(errno));
-		return 1;
-	}
-	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) {
-		mlog("ERROR", "become a child subreaper: %s", strerror(errno));
-		return 1;
-	}
-	/* The runtime's own start then overlaps the engine's work and the
-	 * monitor's below. */
-	if (m.prestart && !m.tty)
-		runtime_prestart(&m);
 	struct buf b = {0};
 	if (buf_printf(&b, "%d\n", (int)getpid()) < 0 || write_file_at(m.dirfd, "monitor.pid", &b) < 0) {
 		mlog("ERROR", "write monitor.pid: %s", strerror(errno));

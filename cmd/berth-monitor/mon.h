@@ -38,6 +38,7 @@ void mlog_open(int dirfd);
 void mlog(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int64_t mono_ms(void);
 int write_all(int fd, const void *p, size_t n);
+ssize_t read_line(int fd, char *line, size_t cap);
 
 /* json.c */
 enum { JSON_DOCKER = 0, JSON_GO = 1 };
@@ -121,6 +122,7 @@ struct mon {
 	bool tty, open_stdin;
 	bool prestart; /* the runtime takes --wait-fd: start it early */
 	bool early_init; /* and --early-init: it starts init early too */
+	bool wait_record; /* make nothing before the engine's "P NAME" */
 	long long log_max_size, log_max_files, max_retries;
 
 	int dirfd, epfd, sigfd, lnfd; /* dirfd: rundir */

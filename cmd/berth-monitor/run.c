@@ -63,22 +63,12 @@ static void sync_send(int sync, char kind, const char *msg)
 static int wait_start(struct mon *m, int sync)
 {
 	char line[64];
-	size_t n = 0;
-	for (;;) {
-		char c;
-		ssize_t r = read(sync, &c, 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			mlog("ERROR", "wait for start: %s", r < 0 ? strerror(errno) : "EOF");
-			return -1;
-		}
-		if (c == '\n')
-			break;
-		if (n == sizeof line - 1)
-			return -1;
-		line[n++] = c;
+	ssize_t r = read_line(sync, line, sizeof line);
+	if (r < 0) {
+		mlog("ERROR", "wait for start: %s", errno ? strerror(errno) : "EOF");
+		return -1;
 	}
+	size_t n = (size_t)r;
 	while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\r'))
 		n--;
 	line[n] = 0;

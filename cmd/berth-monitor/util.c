@@ -80,6 +80,35 @@ void buf_shrink(struct buf *b, size_t keep)
 		buf_free(b);
 }
 
+/* read_line reads one line of the start handshake from fd a byte at a
+ * time (what follows it stays unread), without its '\n', into line (cap
+ * bytes, NUL-terminated). Returns its length; -1 at end of file (errno
+ * 0), on an error, or when the line does not fit (errno E2BIG). */
+ssize_t read_line(int fd, char *line, size_t cap)
+{
+	size_t n = 0;
+	for (;;) {
+		char c;
+		ssize_t r = read(fd, &c, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (r == 0)
+				errno = 0;
+			return -1;
+		}
+		if (c == '\n')
+			break;
+		if (n == cap - 1) {
+			errno = E2BIG;
+			return -1;
+		}
+		line[n++] = c;
+	}
+	line[n] = 0;
+	return (ssize_t)n;
+}
+
 int write_all(int fd, const void *p, size_t n)
 {
 	const char *c = p;

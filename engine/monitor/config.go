@@ -54,7 +54,14 @@ type Config struct {
 	// EarlyInit, with Prestart, has the runtime start the container's
 	// init while it waits too (berth-runtime's --early-init): for a
 	// container with the runtime's default namespaces.
-	EarlyInit   bool  `json:"earlyInit,omitempty"`
+	EarlyInit bool `json:"earlyInit,omitempty"`
+	// WaitRecord says the engine starts the monitor before it records
+	// the container: the monitor starts the runtime (Prestart) at once,
+	// and makes nothing until the engine's "P NAME\n" on the handshake
+	// (Recorded) says the container is recorded as NAME, which replaces
+	// Name, and its directories exist. The runtime's and the early
+	// init's starts then overlap the engine's whole create.
+	WaitRecord  bool  `json:"waitRecord,omitempty"`
 	OpenStdin   bool  `json:"openStdin"`
 	LogMaxSize  int64 `json:"logMaxSize"`
 	LogMaxFiles int   `json:"logMaxFiles"`
@@ -93,6 +100,9 @@ func (c Config) Args() []string {
 			a = append(a, "--early-init")
 		}
 	}
+	if c.WaitRecord {
+		a = append(a, "--wait-record")
+	}
 	if c.RunDir != "" && c.RunDir != c.Dir {
 		a = append(a, "--run-dir", c.RunDir)
 	}
@@ -109,6 +119,10 @@ func (c Config) Args() []string {
 	}
 	return append(a, c.Dir)
 }
+
+// Recorded is the engine's word to a monitor started with WaitRecord:
+// the container is recorded as name, and its directories exist.
+func Recorded(name string) []byte { return []byte("P " + name + "\n") }
 
 // Run describes the container's current process.
 type Run struct {

@@ -14,7 +14,8 @@ import (
 // before the container's config was read (CreateOptions.EarlyInit,
 // runtime/earlyinit): the clone, the exec and its Go runtime's start are
 // behind it when the config comes. It runs in the new namespaces of the
-// default spec, in the bundle directory, with the runtime's stdio; what
+// default spec with the runtime's stdio (and goes to the bundle, which
+// may not have existed when it started, once it has its config); what
 // depends on the config (the exec fifo, the console socket) comes on its
 // socket with the config (initproc.SendEarly). Its mount namespace is a
 // copy of the runtime's from before the engine mounted the rootfs: it gets

@@ -4,7 +4,8 @@
 // and the bundle, and the runtime then waits for the go-ahead on
 // --wait-fd). The init is berth-runtime-init, beside this binary, cloned
 // into the new namespaces of the default spec (BERTH_EARLY_FLAGS) with the
-// runtime's stdio, the bundle as its directory and one end of a socket:
+// runtime's stdio and one end of a socket (the bundle may not exist yet:
+// the init goes there once it has its config):
 // its exec and its Go runtime's start (milliseconds) are then behind it
 // when the config comes. The runtime's Go side takes it
 // (berth_earlyinit_take), uses it if the config asks for those
@@ -31,11 +32,10 @@ static int early_pid = -1, early_sock = -1;
 
 // berth_earlyinit_wants reports whether argv is a run or create command
 // with --early-init and without --preserve-fds, skipping the global flags
-// that take a value as cobra reads them; *bundle is its --bundle (".").
-int berth_earlyinit_wants(int argc, char **argv, const char **bundle)
+// that take a value as cobra reads them (and --bundle's value).
+int berth_earlyinit_wants(int argc, char **argv)
 {
 	int cmd = berth_command(argc, argv), early = 0;
-	*bundle = ".";
 	if (!berth_creates(argv, cmd))
 		return 0;
 	for (int i = cmd + 1; i < argc; i++) {
@@ -47,9 +47,7 @@ int berth_earlyinit_wants(int argc, char **argv, const char **bundle)
 		if (strcmp(a, "--early-init") == 0 || strcmp(a, "--early-init=true") == 0)
 			early = 1;
 		else if ((strcmp(a, "--bundle") == 0 || strcmp(a, "-b") == 0) && i + 1 < argc)
-			*bundle = argv[++i];
-		else if (strncmp(a, "--bundle=", 9) == 0)
-			*bundle = a + 9;
+			i++;
 	}
 	return early;
 }
@@ -74,13 +72,13 @@ static int init_path(void)
 
 // child becomes the init, with the environment envp: only
 // async-signal-safe calls until the exec (cgprime's thread may run).
-static void child(int exe, int sock, const char *bundle, char **envp)
+static void child(int exe, int sock, char **envp)
 {
 	char *argv[] = {"berth-runtime-init", NULL};
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	if (chdir(bundle) < 0 || fcntl(sock, F_SETFD, 0) < 0)
+	if (fcntl(sock, F_SETFD, 0) < 0)
 		_exit(1);
 	// Only stdio, the socket and the binary (close-on-exec): not the
 	// go-ahead, nor anything else.
@@ -99,8 +97,7 @@ __attribute__((constructor))
 static void earlyinit(int argc, char **argv)
 {
 	const char *env = getenv("_BERTH_INITPIPE");
-	const char *bundle;
-	if ((env != NULL && *env != '\0') || !berth_earlyinit_wants(argc, argv, &bundle))
+	if ((env != NULL && *env != '\0') || !berth_earlyinit_wants(argc, argv))
 		return;
 	// A closed standard descriptor would take the socket's number: leave
 	// such a start alone (the Go runtime opens /dev/null there).
@@ -124,7 +121,7 @@ static void earlyinit(int argc, char **argv)
 	// cost more than it saved: 21.6 against 21.0 ms a start.)
 	long pid = syscall(SYS_clone, BERTH_EARLY_FLAGS | SIGCHLD, NULL, NULL, NULL, NULL);
 	if (pid == 0)
-		child(exe, sv[1], bundle, envp);
+		child(exe, sv[1], envp);
 	close(exe);
 	close(sv[1]);
 	if (pid < 0) {

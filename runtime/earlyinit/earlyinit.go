@@ -34,8 +34,8 @@ func Take() (pid int, sock *os.File, ok bool) {
 }
 
 // wants reports whether the constructor starts an init for args (argv,
-// program name first), and the bundle it gives it; the tests use it.
-func wants(args []string) (bool, string) {
+// program name first); the tests use it.
+func wants(args []string) bool {
 	argv := make([]*C.char, len(args)+1)
 	for i, a := range args {
 		argv[i] = C.CString(a)
@@ -48,7 +48,5 @@ func wants(args []string) (bool, string) {
 	cargv := (**C.char)(C.malloc(C.size_t(len(argv)) * C.size_t(unsafe.Sizeof(argv[0]))))
 	defer C.free(unsafe.Pointer(cargv))
 	copy(unsafe.Slice(cargv, len(argv)), argv)
-	var bundle *C.char
-	ok := C.berth_earlyinit_wants(C.int(len(args)), cargv, &bundle) != 0
-	return ok, C.GoString(bundle)
+	return C.berth_earlyinit_wants(C.int(len(args)), cargv) != 0
 }

@@ -11,7 +11,7 @@
 // The init protocol (runtime/initproc.Protocol).
 #define BERTH_INIT_PROTOCOL "3"
 
-int berth_earlyinit_wants(int argc, char **argv, const char **bundle);
+int berth_earlyinit_wants(int argc, char **argv);
 int berth_earlyinit_take(int *pid, int *sock);
 
 #endif

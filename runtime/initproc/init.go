@@ -78,6 +78,11 @@ func run(sock *os.File) error {
 			return fmt.Errorf("an early init got mode %q", cfg.Mode)
 		}
 		early.apply(&cfg)
+		// Where a late init starts: the bundle, which may not have
+		// existed when this one did.
+		if err := unix.Chdir(cfg.Bundle); err != nil {
+			return fmt.Errorf("bundle %s: %w", cfg.Bundle, err)
+		}
 	}
 	cg := &cgroupWait{dec: dec, unshare: cfg.CgroupNS}
 	if cfg.Process == nil {

@@ -96,7 +96,8 @@ func TestEarlyInit(t *testing.T) {
 	})
 
 	t.Run("called off", func(t *testing.T) {
-		dir := t.TempDir()
+		// A bundle not made yet: the early init starts all the same.
+		dir := filepath.Join(t.TempDir(), "later")
 		id := e.id()
 		rt, early := start(t, dir, id)
 		rt.goAhead.Close()

@@ -1,9 +1,13 @@
 package rootfs
 
 import (
+	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -52,6 +56,14 @@ func (s *setup) mountCgroup(dest string, o spec.MountOptions) error {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	// The fresh tmpfs holds nothing of the image's: each hierarchy's
+	// mount point is made and opened in it, not looked up from the root
+	// again component by component.
+	tmpfs, err := openInRoot(s.root, dest)
+	if err != nil {
+		return err
+	}
+	defer tmpfs.Close()
 	// The binds without the options' flags, which then apply to the tmpfs
 	// and every bind at once (one mount_setattr, not a remount each);
 	// propagation and recursive attributes still apply to each bind.
@@ -61,8 +73,10 @@ func (s *setup) mountCgroup(dest string, o spec.MountOptions) error {
 		if len(sub) > 5 && sub[:5] == "name=" {
 			sub = sub[5:]
 		}
-		d := filepath.Join(dest, sub)
-		if err := s.mountBind(specs.Mount{Source: paths[n], Destination: d}, d, bind); err != nil {
+		if err := bindHierarchy(tmpfs, sub, paths[n]); err != nil {
+			return fmt.Errorf("cgroup hierarchy %s: %w", n, err)
+		}
+		if err := s.finishMount(filepath.Join(dest, sub), bind); err != nil {
 			return fmt.Errorf("cgroup hierarchy %s: %w", n, err)
 		}
 	}
@@ -77,6 +91,27 @@ func (s *setup) mountCgroup(dest string, o spec.MountOptions) error {
 	defer mnt.Close()
 	if err := unix.MountSetattr(int(mnt.Fd()), "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, attr); err != nil {
 		return fmt.Errorf("set the flags of the cgroup hierarchies' binds: %w", err)
+	}
+	return nil
+}
+
+// bindHierarchy binds the host's cgroup directory src at name in dir (the
+// tmpfs mountCgroup made), making the mount point there. name is a
+// hierarchy's name, which has no "/".
+func bindHierarchy(dir *os.File, name, src string) error {
+	if strings.Contains(name, "/") || name == "" || name == "." || name == ".." {
+		return fmt.Errorf("bad hierarchy name %q", name)
+	}
+	if err := unix.Mkdirat(int(dir.Fd()), name, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
+		return fmt.Errorf("mkdir %s: %w", name, err)
+	}
+	fd, err := unix.Openat(int(dir.Fd()), name, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", name, err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Mount(src, "/proc/self/fd/"+strconv.Itoa(fd), "", unix.MS_BIND, ""); err != nil {
+		return fmt.Errorf("bind %s: %w", src, err)
 	}
 	return nil
 }

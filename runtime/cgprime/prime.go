@@ -12,24 +12,18 @@ package cgprime
 // int berth_cgprime_find(FILE *f, const char **want, char *mnt, char *root, size_t len);
 import "C"
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"berth/runtime/internal/cargs"
+)
 
 // creates reports whether the constructor takes args (argv, program name
 // first) for a create or run command; the tests use it.
 func creates(args []string) bool {
-	argv := make([]*C.char, len(args)+1)
-	for i, a := range args {
-		argv[i] = C.CString(a)
-	}
-	defer func() {
-		for _, p := range argv[:len(args)] {
-			C.free(unsafe.Pointer(p))
-		}
-	}()
-	cargv := (**C.char)(C.malloc(C.size_t(len(argv)) * C.size_t(unsafe.Sizeof(argv[0]))))
-	defer C.free(unsafe.Pointer(cargv))
-	copy(unsafe.Slice(cargv, len(argv)), argv)
-	return C.berth_cgprime_creates(C.int(len(args)), cargv) != 0
+	argv, free := cargs.Argv(args)
+	defer free()
+	return C.berth_cgprime_creates(C.int(len(args)), (**C.char)(argv)) != 0
 }
 
 // find is berth_cgprime_find on the mountinfo text mountinfo; the tests

@@ -12,7 +12,8 @@ import "C"
 
 import (
 	"os"
-	"unsafe"
+
+	"berth/runtime/internal/cargs"
 )
 
 // Flags are the namespaces (CLONE_NEW*) the constructor clones an early
@@ -36,17 +37,7 @@ func Take() (pid int, sock *os.File, ok bool) {
 // wants reports whether the constructor starts an init for args (argv,
 // program name first); the tests use it.
 func wants(args []string) bool {
-	argv := make([]*C.char, len(args)+1)
-	for i, a := range args {
-		argv[i] = C.CString(a)
-	}
-	defer func() {
-		for _, p := range argv[:len(args)] {
-			C.free(unsafe.Pointer(p))
-		}
-	}()
-	cargv := (**C.char)(C.malloc(C.size_t(len(argv)) * C.size_t(unsafe.Sizeof(argv[0]))))
-	defer C.free(unsafe.Pointer(cargv))
-	copy(unsafe.Slice(cargv, len(argv)), argv)
-	return C.berth_earlyinit_wants(C.int(len(args)), cargv) != 0
+	argv, free := cargs.Argv(args)
+	defer free()
+	return C.berth_earlyinit_wants(C.int(len(args)), (**C.char)(argv)) != 0
 }

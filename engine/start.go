@@ -199,6 +199,14 @@ func (e *Engine) launchMonitor(cfg monitor.Config) (*monitorProc, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Ours non-blocking, so that its reads wait in Go's poller rather than
+	// hold a thread each (a thread costs `run -d` about 0.1 ms to make and
+	// end); the monitor's stays blocking.
+	if err := unix.SetNonblock(fds[0], true); err != nil {
+		unix.Close(fds[0])
+		unix.Close(fds[1])
+		return nil, err
+	}
 	ours := os.NewFile(uintptr(fds[0]), "monitor handshake")
 	theirs := os.NewFile(uintptr(fds[1]), "monitor handshake (monitor)")
 	defer theirs.Close()
@@ -221,13 +229,20 @@ func (e *Engine) launchMonitor(cfg monitor.Config) (*monitorProc, error) {
 	}
 	m := &monitorProc{pidfd: pidfd, sync: ours, r: bufio.NewReader(ours), done: make(chan struct{})}
 	// Reap it in the background if this command lives that long; it is
-	// its own session, and outlives us otherwise.
+	// its own session, and outlives us otherwise. The pidfd turns
+	// readable when the monitor exits: the wait is in Go's poller, not a
+	// thread blocked in waitid.
+	pf, err := pollable(pidfd, "monitor pidfd")
+	if err != nil {
+		_ = unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0)
+		unix.Close(pidfd)
+		ours.Close()
+		return nil, fmt.Errorf("start the monitor %s: %w", e.monitor, err)
+	}
 	go func() {
-		var info unix.Siginfo
-		for unix.Waitid(unix.P_PIDFD, pidfd, &info, unix.WEXITED, nil) == unix.EINTR {
-		}
+		reap(pf)
 		m.mu.Lock()
-		unix.Close(m.pidfd)
+		pf.Close()
 		m.pidfd = -1
 		m.mu.Unlock()
 		close(m.done)

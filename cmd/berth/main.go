@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -43,7 +42,7 @@ func (e statusError) Error() string { return e.err.Error() }
 func (e statusError) Unwrap() error { return e.err }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, unix.SIGTERM)
+	ctx, stop := newInterruptContext(context.Background(), os.Interrupt, unix.SIGTERM)
 	err := newRootCommand(&globals{}, os.Args[1:]).ExecuteContext(ctx)
 	stop()
 	if err == nil {

@@ -235,6 +235,9 @@ func (e *Engine) launchMonitor(cfg monitor.Config) (*monitorProc, error) {
 	pf, err := pollable(pidfd, "monitor pidfd")
 	if err != nil {
 		_ = unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0)
+		var info unix.Siginfo
+		for unix.Waitid(unix.P_PIDFD, pidfd, &info, unix.WEXITED, nil) == unix.EINTR {
+		}
 		unix.Close(pidfd)
 		ours.Close()
 		return nil, fmt.Errorf("start the monitor %s: %w", e.monitor, err)

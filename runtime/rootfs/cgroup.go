@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -109,8 +108,9 @@ func bindHierarchy(dir *os.File, name, src string) error {
 	if err != nil {
 		return fmt.Errorf("open %s: %w", name, err)
 	}
-	defer unix.Close(fd)
-	if err := unix.Mount(src, "/proc/self/fd/"+strconv.Itoa(fd), "", unix.MS_BIND, ""); err != nil {
+	target := os.NewFile(uintptr(fd), name)
+	defer target.Close()
+	if err := unix.Mount(src, fdPath(target), "", unix.MS_BIND, ""); err != nil {
 		return fmt.Errorf("bind %s: %w", src, err)
 	}
 	return nil

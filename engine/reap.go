@@ -1,23 +1,13 @@
 package engine
 
 import (
-	"fmt"
 	"os"
 
 	"golang.org/x/sys/unix"
 )
 
-// pollable returns fd, made non-blocking, as a file that Go's poller
-// watches.
-func pollable(fd int, name string) (*os.File, error) {
-	if err := unix.SetNonblock(fd, true); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	return os.NewFile(uintptr(fd), name), nil
-}
-
-// reap waits until our child process of pidfd f (pollable) has exited, and
-// reaps it.
+// reap waits until our child process of pidfd f has exited, and reaps
+// it: in Go's poller if f is non-blocking, in waitid otherwise.
 func reap(f *os.File) {
 	rc, err := f.SyscallConn()
 	if err != nil {

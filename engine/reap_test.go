@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"os"
 	"syscall"
 	"testing"
 	"time"
@@ -19,12 +20,12 @@ func TestReap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := pollable(pidfd, "test pidfd")
-	if err != nil {
+	if err := unix.SetNonblock(pidfd, true); err != nil {
 		_ = unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0)
 		_, _ = syscall.Wait4(pid, nil, 0, nil)
 		t.Fatal(err)
 	}
+	f := os.NewFile(uintptr(pidfd), "test pidfd")
 	defer f.Close()
 	done := make(chan struct{})
 	go func() {

@@ -201,12 +201,9 @@ func (e *Engine) launchMonitor(cfg monitor.Config) (*monitorProc, error) {
 	}
 	// Ours non-blocking, so that its reads wait in Go's poller rather than
 	// hold a thread each (a thread costs `run -d` about 0.1 ms to make and
-	// end); the monitor's stays blocking.
-	if err := unix.SetNonblock(fds[0], true); err != nil {
-		unix.Close(fds[0])
-		unix.Close(fds[1])
-		return nil, err
-	}
+	// end); blocking, should that fail, it works as well. The monitor's
+	// stays blocking.
+	_ = unix.SetNonblock(fds[0], true)
 	ours := os.NewFile(uintptr(fds[0]), "monitor handshake")
 	theirs := os.NewFile(uintptr(fds[1]), "monitor handshake (monitor)")
 	defer theirs.Close()
@@ -229,19 +226,11 @@ func (e *Engine) launchMonitor(cfg monitor.Config) (*monitorProc, error) {
 	}
 	m := &monitorProc{pidfd: pidfd, sync: ours, r: bufio.NewReader(ours), done: make(chan struct{})}
 	// Reap it in the background if this command lives that long; it is
-	// its own session, and outlives us otherwise. The pidfd turns
-	// readable when the monitor exits: the wait is in Go's poller, not a
-	// thread blocked in waitid.
-	pf, err := pollable(pidfd, "monitor pidfd")
-	if err != nil {
-		_ = unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0)
-		var info unix.Siginfo
-		for unix.Waitid(unix.P_PIDFD, pidfd, &info, unix.WEXITED, nil) == unix.EINTR {
-		}
-		unix.Close(pidfd)
-		ours.Close()
-		return nil, fmt.Errorf("start the monitor %s: %w", e.monitor, err)
-	}
+	// its own session, and outlives us otherwise. The pidfd, non-blocking,
+	// turns readable when the monitor exits: the wait is in Go's poller,
+	// not a thread blocked in waitid (as it is should that fail).
+	_ = unix.SetNonblock(pidfd, true)
+	pf := os.NewFile(uintptr(pidfd), "monitor pidfd")
 	go func() {
 		reap(pf)
 		m.mu.Lock()

@@ -56,6 +56,14 @@ func (e *Engine) refresh(c *Container) {
 		}
 	case st.Status == "" || st.Status == StatusCreated:
 		st.Status = StatusCreated
+	case e.monitorAlive(c):
+		// Started (the go-ahead is given, Start recorded it) and its
+		// monitor is starting it: running from the moment the start was
+		// committed, as Start reports it, until the monitor writes
+		// run.json (with the pid) or exit.json (a failed start). Also
+		// when the berth that started it was killed meanwhile.
+		st.Status, st.Running, st.Restarting = StatusRunning, true, false
+		st.Pid = 0
 	default:
 		// Started (Start recorded it), but neither running nor exited:
 		// its run directory went, with the tmpfs, in a reboot while it

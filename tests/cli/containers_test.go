@@ -398,6 +398,51 @@ func TestRunKilled(t *testing.T) {
 	}
 }
 
+// TestPsDuringRun: `ps` while other commands start containers shows each
+// as created (while run creates it) or running, never exited: the start
+// is recorded before the monitor has written the container's pid, and a
+// ps in between once showed it exited, 255 (as did TestRunKilled's ps
+// after a kill there).
+func TestPsDuringRun(t *testing.T) {
+	e := newEnv(t).withBusybox()
+	done := make(chan error, 1)
+	go func() {
+		for i := 0; i < 15; i++ {
+			out, err := exec.Command(binary, "--root", e.root, "run", "-d", "--network", "none", "busybox", "sleep", "100").CombinedOutput()
+			if err != nil {
+				done <- fmt.Errorf("run -d: %v: %s", err, out)
+				return
+			}
+		}
+		done <- nil
+	}()
+	seen := map[string]bool{}
+	for polling := true; polling; {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Error(err)
+			}
+			polling = false
+		default:
+		}
+		for _, line := range strings.Split(strings.TrimSpace(e.must("ps", "-a", "--format", "{{.ID}} {{.State}} {{.Status}}")), "\n") {
+			if f := strings.Fields(line); len(f) > 1 {
+				seen[f[1]] = true
+				if f[1] != "created" && f[1] != "running" {
+					t.Errorf("during the starts: %s", line)
+				}
+			}
+		}
+	}
+	if !seen["running"] {
+		t.Errorf("ps saw no container running: %v", seen)
+	}
+	for _, id := range strings.Fields(e.must("ps", "-aq")) {
+		e.must("rm", "-f", id)
+	}
+}
+
 // TestRunSignalProxy: a signal to `berth run` reaches the container, as
 // Docker's --sig-proxy, and run exits with the container's status.
 func TestRunSignalProxy(t *testing.T) {

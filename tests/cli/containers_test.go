@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -324,17 +325,28 @@ func TestStatsUpdateInfo(t *testing.T) {
 	}
 	// attach gets the output until the container ends.
 	cmd := exec.Command(binary, "--root", e.root, "attach", "--no-stdin", "busy")
-	var out strings.Builder
-	cmd.Stdout = &out
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(700 * time.Millisecond)
+	got := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(stdout).ReadString('\n')
+		got <- line
+	}()
+	select {
+	case line := <-got:
+		if line != "tick\n" {
+			t.Errorf("attach printed %q", line)
+		}
+	case <-time.After(20 * time.Second):
+		t.Error("attach printed nothing in 20 s")
+	}
 	e.must("kill", "busy")
 	_ = cmd.Wait()
-	if !strings.Contains(out.String(), "tick") {
-		t.Errorf("attach printed %q", out.String())
-	}
 	e.fails(1, "no public port", "port", "busy", "80")
 }
 

@@ -32,8 +32,8 @@ func TestPsFilterThenLast(t *testing.T) {
 // at once.
 func TestStopTimeouts(t *testing.T) {
 	e := newEnv(t).withBusybox()
-	e.must("run", "-d", "--name", "slow", "busybox", "sh", "-c", `trap "sleep 1; exit 0" TERM; while :; do sleep 0.1; done`)
-	time.Sleep(300 * time.Millisecond) // the trap set
+	e.must("run", "-d", "--name", "slow", "busybox", "sh", "-c", `trap "sleep 1; exit 0" TERM; echo trapped; while :; do sleep 0.1; done`)
+	waitFor(t, func() bool { return strings.Contains(e.must("logs", "slow"), "trapped") }, "the TERM trap set")
 	e.must("stop", "-t", "-1", "slow")
 	if got := strings.TrimSpace(e.must("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "slow")); got != "exited 0" {
 		t.Errorf("after stop -t -1: %q, want exited 0 (the TERM handler's exit, not a KILL)", got)

@@ -417,8 +417,12 @@ func TestRunKilled(t *testing.T) {
 // after a kill there).
 func TestPsDuringRun(t *testing.T) {
 	e := newEnv(t).withBusybox()
-	done := make(chan error, 1)
+	done, finished := make(chan error, 1), make(chan struct{})
+	// Should the test end early, its env's cleanup must wait for the last
+	// start, or that container outlives it.
+	t.Cleanup(func() { <-finished })
 	go func() {
+		defer close(finished)
 		for i := 0; i < 15; i++ {
 			out, err := exec.Command(binary, "--root", e.root, "run", "-d", "--network", "none", "busybox", "sleep", "100").CombinedOutput()
 			if err != nil {
